@@ -1,0 +1,90 @@
+"""Reading real-world image files robustly: one function, one error type, one-line reasons.
+
+Used by data preparation and by full-resolution colorization, so both accept and reject
+exactly the same files. ``open_rgb(path)`` returns an 8-bit RGB ``PIL.Image`` that is fully
+decoded and upright (EXIF orientation applied), or raises ``ImageError("<path>: <reason>")``.
+
+Mode policy: palette/RGBA/LA/PA images are composited over white (what a viewer shows);
+CMYK and YCbCr convert through Pillow; 16-bit and 32-bit grayscale (I;16*, I) are scaled
+from 0..65535 to 0..255; float (F) images are taken as 0..1; 1-bit as black/white.
+"""
+from __future__ import annotations
+
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+__all__ = ["ImageError", "open_rgb", "IMAGE_EXTENSIONS", "DEFAULT_MAX_PIXELS", "is_image_path"]
+
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
+DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger files are refused as possible decompression bombs
+
+
+class ImageError(ValueError):
+    """A file that cannot be used as an image; ``str(err)`` is ``"<path>: <reason>"``."""
+
+    def __init__(self, path: str | os.PathLike, reason: str):
+        self.path, self.reason = Path(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+def is_image_path(path: str | os.PathLike) -> bool:
+    """Whether ``path`` has one of the accepted image extensions (any letter case)."""
+    return Path(path).suffix.lower() in IMAGE_EXTENSIONS
+
+
+def _to_rgb(img: Image.Image) -> Image.Image:
+    mode = img.mode
+    if mode == "RGB":
+        return img
+    if mode.startswith("I;16") or mode == "I":
+        arr = np.asarray(img, dtype=np.float64) / 65535.0 * 255.0
+        return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode == "F":
+        arr = np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0
+        return Image.fromarray(np.rint(arr).astype(np.uint8), "L").convert("RGB")
+    if mode == "P":
+        img = img.convert("RGBA" if "transparency" in img.info else "RGB")
+    elif mode in ("LA", "PA", "La", "RGBa"):
+        img = img.convert("RGBA")
+    if img.mode == "RGBA":
+        background = Image.new("RGB", img.size, (255, 255, 255))
+        background.paste(img, mask=img.getchannel("A"))
+        return background
+    return img.convert("RGB")
+
+
+def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS) -> Image.Image:
+    """Decode ``path`` into an upright 8-bit RGB image, or raise :class:`ImageError`."""
+    path = Path(path)
+    try:
+        if path.stat().st_size == 0:
+            raise ImageError(path, "empty file")
+    except FileNotFoundError:
+        raise ImageError(path, "no such file") from None
+    except IsADirectoryError:
+        raise ImageError(path, "is a directory") from None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(path) as img:
+                w, h = img.size
+                if w * h > max_pixels:
+                    raise ImageError(path, f"{w}×{h} = {w * h / 1e6:.0f} MP is over the limit of "
+                                           f"{max_pixels / 1e6:.0f} MP (possible decompression bomb)")
+                if w < 1 or h < 1:
+                    raise ImageError(path, f"image has no pixels ({w}×{h})")
+                img.load()
+                img = ImageOps.exif_transpose(img)
+                return _to_rgb(img)
+    except ImageError:
+        raise
+    except UnidentifiedImageError:
+        raise ImageError(path, "not an image file (unrecognized format)") from None
+    except Image.DecompressionBombError as err:
+        raise ImageError(path, f"refused as a possible decompression bomb ({err})") from None
+    except (OSError, SyntaxError, ValueError) as err:  # truncated, corrupt, unsupported codec
+        raise ImageError(path, f"cannot decode ({err})") from None
