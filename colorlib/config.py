@@ -18,7 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Config", "PROFILES", "project_root"]
+__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args"]
 
 
 def project_root() -> Path:
@@ -170,3 +170,17 @@ PROFILES: dict[str, dict] = {
     "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu",
                   pretrained="none"),
 }
+
+
+def add_config_args(parser) -> None:
+    """The options every CLI verb shares: ``--profile NAME`` and repeated ``--set key=value``."""
+    parser.add_argument("--profile", default=os.environ.get("COLORLIB_PROFILE", "demo"),
+                        choices=sorted(PROFILES), help="named profile (default: $COLORLIB_PROFILE or demo)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a Config field, e.g. --set epochs=3 --set seed=1 (repeatable)")
+
+
+def config_from_args(args, **changes) -> Config:
+    """The Config described by parsed :func:`add_config_args` options, plus ``changes``."""
+    cfg = Config.profile(args.profile).override(args.overrides)
+    return cfg.replace(**changes) if changes else cfg
