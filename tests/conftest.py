@@ -1,0 +1,118 @@
+"""Shared pytest fixtures: generated data and real local services, never mocks of colorlib.
+
+- ``clean_colorlib_env``   removes every ``COLORLIB_*`` variable (and ``TORCH_HOME``) for one test.
+- ``http_server``          factory: serve a folder over HTTP on 127.0.0.1 (a real server, a thread).
+- ``closed_port``          a 127.0.0.1 port nobody listens on (connections are refused at once).
+- ``resnet18_weights``     a random torchvision ``resnet18().state_dict()`` saved under the name
+                           torch.hub expects (``resnet18-<first 8 hex of sha256>.pth``).
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import http.server
+import os
+import socket
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+
+
+@pytest.fixture
+def clean_colorlib_env(monkeypatch):
+    """No ``COLORLIB_*`` / ``TORCH_HOME`` from the caller's shell leaks into the test."""
+    for key in list(os.environ):
+        if key.startswith("COLORLIB_") or key == "TORCH_HOME":
+            monkeypatch.delenv(key, raising=False)
+    return monkeypatch
+
+
+@dataclass
+class LocalServer:
+    """A running ``http.server`` on 127.0.0.1 serving ``root``."""
+
+    root: Path
+    server: http.server.ThreadingHTTPServer
+    thread: threading.Thread
+    requests: list
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def stop(self) -> None:
+        if self.thread.is_alive():
+            self.server.shutdown()
+            self.server.server_close()
+            self.thread.join(timeout=5)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    log = None  # set per server: a list collecting the request paths
+
+    def log_message(self, format, *args):  # noqa: A002 - http.server's signature
+        pass
+
+    def do_GET(self):  # noqa: N802 - http.server's naming
+        if self.log is not None:
+            self.log.append(self.path)
+        super().do_GET()
+
+
+@pytest.fixture
+def http_server():
+    """``start(folder) -> LocalServer``: serve ``folder`` on 127.0.0.1; stopped after the test."""
+    servers: list[LocalServer] = []
+
+    def start(root: str | os.PathLike) -> LocalServer:
+        log: list[str] = []
+        handler = type("Handler", (_QuietHandler,), {"log": log})
+        server = http.server.ThreadingHTTPServer(
+            ("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+        thread = threading.Thread(target=server.serve_forever, daemon=True)
+        thread.start()
+        s = LocalServer(Path(root), server, thread, log)
+        servers.append(s)
+        return s
+
+    yield start
+    for s in servers:
+        s.stop()
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A port on 127.0.0.1 that was free a moment ago: connecting to it is refused."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@dataclass
+class WeightsFile:
+    path: Path             # .../resnet18-<sha8>.pth
+    state: dict            # the state dict saved in it (with fc.*)
+
+
+@pytest.fixture(scope="session")
+def resnet18_weights(tmp_path_factory) -> WeightsFile:
+    """A *random* ResNet-18 state dict (no download), every float tensor perturbed so that no
+    value equals a default initialization (BatchNorm weights are not 1, running stats not 0/1)."""
+    from torchvision.models import resnet18
+
+    gen = torch.Generator().manual_seed(1234)
+    state = resnet18(weights=None).state_dict()
+    for key, value in state.items():
+        if value.is_floating_point():
+            state[key] = value + 0.1 * torch.randn(value.shape, generator=gen).abs()
+    folder = tmp_path_factory.mktemp("resnet18")
+    tmp = folder / "weights.tmp"
+    torch.save(state, tmp)
+    sha = hashlib.sha256(tmp.read_bytes()).hexdigest()
+    path = folder / f"resnet18-{sha[:8]}.pth"
+    tmp.rename(path)
+    return WeightsFile(path, state)
