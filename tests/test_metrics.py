@@ -1,0 +1,109 @@
+"""colorlib.metrics against values computed by hand and by independent libraries."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage import color, data, transform
+
+from colorlib import metrics
+from colorlib.lab import lab_from_uint8
+
+
+def _photo(size: int = 64) -> np.ndarray:
+    """A real photo (skimage's astronaut), uint8 1×size×size×3."""
+    img = transform.resize(data.astronaut(), (size, size), anti_aliasing=True)
+    return (img * 255).round().astype(np.uint8)[None]
+
+
+def test_gray_prediction_l1_is_mean_abs_ab_over_110():
+    rgb = _photo()
+    _, ab = lab_from_uint8(torch.from_numpy(rgb))
+    expected = np.abs(color.rgb2lab(rgb[0])[..., 1:]).mean() / 110.0  # skimage, independently
+    got = metrics.ab_l1(torch.zeros_like(ab), ab)
+    assert got.shape == (1,)
+    assert expected > 0.01  # a colourful photo, so the check is not trivially 0 = 0
+    assert got[0] == pytest.approx(expected, rel=1e-4)
+
+
+def test_ab_l1_by_hand_per_image():
+    true = torch.zeros(2, 2, 4, 4)
+    pred = true.clone()
+    pred[0, 0] = 0.1          # image 0: one of two channels off by 0.1 → 0.05
+    pred[1, :, :2] = -0.4     # image 1: half the pixels of both channels off by 0.4 → 0.2
+    np.testing.assert_allclose(metrics.ab_l1(pred, true), [0.05, 0.2], rtol=1e-6)
+    with pytest.raises(ValueError, match="N×2×H×W"):
+        metrics.ab_l1(pred[:, :1], true[:, :1])
+
+
+def test_psnr_by_hand_and_identical_images_give_inf():
+    a = np.zeros((2, 4, 4, 3))
+    b = a.copy()
+    b[0] += 0.1                # MSE 0.01 → 20 dB; image 1 identical → inf
+    got = metrics.psnr(b, a)
+    assert got[0] == pytest.approx(20.0)
+    assert math.isinf(got[1]) and got[1] > 0
+    u8 = np.full((1, 4, 4, 3), 255, np.uint8)
+    assert metrics.psnr(u8, np.zeros_like(u8))[0] == pytest.approx(0.0)  # uint8 is scaled to [0, 1]
+
+
+def test_ssim_identical_is_one_and_distortion_lowers_it():
+    rgb = _photo()
+    assert metrics.ssim(rgb, rgb)[0] == pytest.approx(1.0)
+    noisy = np.clip(rgb.astype(int) + np.random.default_rng(0).integers(-40, 40, rgb.shape), 0, 255).astype(np.uint8)
+    assert metrics.ssim(noisy, rgb)[0] < 0.9
+
+
+def test_colorfulness_gray_is_zero_and_hand_values():
+    gray = np.repeat(_photo()[..., :1], 3, axis=-1)
+    assert metrics.colorfulness(gray)[0] == pytest.approx(0.0, abs=1e-12)
+    red = np.zeros((1, 1, 2, 3), np.uint8)
+    red[0, 0, 0] = (255, 0, 0)   # pixels (255,0,0) and (0,0,0): rg = [255, 0], yb = [127.5, 0]
+    spread = math.hypot(127.5, 63.75)  # σ_rgyb = μ_rgyb here
+    assert metrics.colorfulness(red)[0] == pytest.approx(spread + 0.3 * spread)
+    assert metrics.colorfulness(_photo())[0] > 10
+
+
+def test_paired_difference_by_hand():
+    out = metrics.paired_difference(np.array([2.0, 3.0, 4.0]), np.array([1.0, 1.0, 1.0]), n_boot=2000)
+    half = 4.302652729911275 / math.sqrt(3)  # t(0.975, 2) · sd / √n with sd = 1
+    assert out["n"] == 3 and out["mean_diff"] == pytest.approx(2.0)
+    assert (out["t_lo"], out["t_hi"]) == pytest.approx((2.0 - half, 2.0 + half))
+    assert 1.0 <= out["boot_lo"] <= out["boot_hi"] <= 3.0
+    assert out["p_value"] == pytest.approx(0.0742, abs=1e-4)  # t = 2√3 with 2 df, two-sided
+    assert out["share_a_lower"] == 0.0
+    single = metrics.paired_difference(np.array([1.0]), np.array([0.5]))
+    assert single["mean_diff"] == 0.5 and math.isnan(single["t_lo"]) and math.isnan(single["p_value"])
+
+
+def test_frechet_distance_one_dimensional_and_low_rank_agree():
+    # 1-D Gaussians N(0, 1) and N(3, 4): 9 + 1 + 4 − 2·√4 = 10
+    assert metrics.frechet_distance(np.array([0.0]), np.array([[1.0]]), np.array([3.0]), np.array([[4.0]])) \
+        == pytest.approx(10.0)
+    rng = np.random.default_rng(0)
+    f1, f2 = rng.normal(size=(40, 6)), rng.normal(1.0, 2.0, size=(30, 6))
+    direct = metrics.frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
+    assert metrics.fid_from_features(f1, f2) == pytest.approx(direct, rel=1e-6)
+    assert metrics.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
+    few = rng.normal(size=(3, 50))  # N < D: singular covariances are fine
+    assert metrics.fid_from_features(few, few) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_fid_only_with_local_weights_and_end_to_end(tmp_path, monkeypatch):
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    reason = metrics.fid_unavailable()
+    assert reason is not None and "not downloaded" in reason and str(tmp_path) in reason
+    # Put an Inception-v3 state dict (random init: real network, untrained) where the cache is.
+    from torchvision.models import inception_v3
+
+    torch.manual_seed(0)
+    path = metrics.inception_weights_path()
+    path.parent.mkdir(parents=True)
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), path)
+    assert metrics.fid_unavailable() is None
+    net = metrics._inception("cpu")
+    imgs = np.concatenate([_photo(64), 255 - _photo(64)])  # one forward pass per set (slow on CPU)
+    value = metrics.fid(imgs, np.repeat(imgs[..., :1], 3, -1), net=net)
+    assert np.isfinite(value) and value > 0
