@@ -154,7 +154,13 @@ def _convert(key: str, value: str, hint) -> object:
         except ValueError:
             raise ValueError(f"override {key}={value!r}: expected {hint.__name__}") from None
     if hint is dict or typing.get_origin(hint) is dict:
-        return json.loads(value)
+        try:
+            parsed = json.loads(value)
+        except ValueError as err:
+            raise ValueError(f"override {key}={value!r}: expected a JSON object ({err})") from None
+        if not isinstance(parsed, dict):
+            raise ValueError(f"override {key}={value!r}: expected a JSON object like {{\"k\": 1}}")
+        return parsed
     return value
 
 
