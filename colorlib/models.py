@@ -24,7 +24,7 @@ __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_w
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     """Encoder block: LeakyReLU(0.2) → Conv 4×4/2 (no bias before BatchNorm) → BatchNorm."""
-    layers: list[nn.Module] = [nn.LeakyReLU(0.2, inplace=True),
+    layers: list[nn.Module] = [nn.LeakyReLU(0.2),
                                nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
     if norm:
         layers.append(nn.BatchNorm2d(cout))
@@ -33,7 +33,7 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
 
 def _up(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
     """Decoder block Ck / CDk: ReLU → ConvTranspose 4×4/2 (no bias) → BatchNorm [→ Dropout]."""
-    layers: list[nn.Module] = [nn.ReLU(inplace=True),
+    layers: list[nn.Module] = [nn.ReLU(),
                                nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
                                nn.BatchNorm2d(cout)]
     if dropout:
@@ -43,7 +43,7 @@ def _up(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
 
 def _head(cin: int, cout: int = 2) -> nn.Sequential:
     """Output: ReLU → ConvTranspose 4×4/2 (with bias) → Tanh, so ab ∈ [−1, 1] (§4.2, Eq. 10)."""
-    return nn.Sequential(nn.ReLU(inplace=True), nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.Tanh())
+    return nn.Sequential(nn.ReLU(), nn.ConvTranspose2d(cin, cout, 4, 2, 1), nn.Tanh())
 
 
 def _check_input(x: Tensor, owner: str, multiple: int) -> None:
@@ -231,10 +231,10 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int = 3, ndf: int = 64):
         super().__init__()
         self.model = nn.Sequential(
-            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
+            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
             nn.Conv2d(ndf * 8, 1, 4, 1, 1),
         )
 
