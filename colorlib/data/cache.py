@@ -1,0 +1,145 @@
+"""The on-disk cache of a prepared dataset, written atomically and read as a memmap.
+
+``cfg.data_dir`` holds::
+
+    train.npy, test.npy   uint8 N×S×S×3 RGB, C-contiguous .npy (np.load(..., mmap_mode="r"))
+    manifest.csv          one row per cached image, in cache order (MANIFEST_COLUMNS)
+    summary.json          counts, and the key (source, n, seed, size…) the cache was built for
+
+Every file is written to a temporary name in the same folder, flushed, fsync'ed and renamed
+over the final name, and ``summary.json`` is written last: a cache is complete exactly when
+``summary.json`` exists and its key matches. A killed run leaves at most a stale ``.*.tmp``
+file, which the next run overwrites.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from colorlib.config import Config
+from colorlib.data.sources import DataError
+
+__all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "new_array",
+           "commit", "write_text", "read_summary", "complete_summary", "load_images"]
+
+FORMAT = "colorlib-data-1"
+SPLITS = ("train", "test")
+MANIFEST_COLUMNS = ("split", "index", "source", "id", "file_name", "url", "path",
+                    "width", "height", "crop")
+
+
+def cache_key(cfg: Config) -> dict:
+    """What a cache depends on; a cache built for another key is rebuilt, never reused."""
+    key = {"format": FORMAT, "source": cfg.source, "n_train": cfg.n_train, "n_test": cfg.n_test,
+           "image_size": cfg.image_size, "seed": cfg.seed}
+    if cfg.source == "folder":
+        key["folder"] = str(Path(cfg.folder).expanduser().resolve()) if cfg.folder else ""
+    if cfg.source == "coco":
+        key["coco_root"] = str(Path(cfg.coco_root).expanduser().resolve()) if cfg.coco_root else ""
+    return key
+
+
+def tmp_path(path: Path) -> Path:
+    """The fixed temporary name of ``path`` (same folder, so the final rename is atomic)."""
+    return path.with_name(f".{path.name}.tmp")
+
+
+def new_array(path: Path, n: int, size: int) -> np.ndarray:
+    """A writable uint8 n×size×size×3 .npy memmap at ``tmp_path(path)`` (an array if n = 0)."""
+    tmp = tmp_path(path)
+    if n == 0:
+        return np.zeros((0, size, size, 3), np.uint8)
+    return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
+
+
+def _fsync_replace(tmp: Path, path: Path) -> None:
+    with open(tmp, "rb+") as f:
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def commit(array: np.ndarray, path: Path) -> None:
+    """Flush the array made by :func:`new_array`, fsync it, rename it to ``path``."""
+    tmp = tmp_path(path)
+    if isinstance(array, np.memmap):
+        array.flush()
+        del array
+    else:
+        with open(tmp, "wb") as f:
+            np.save(f, array)
+    _fsync_replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = tmp_path(path)
+    tmp.write_text(text, encoding="utf-8")
+    _fsync_replace(tmp, path)
+
+
+def manifest_text(rows: list[dict]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+def read_summary(data_dir: Path) -> dict | None:
+    """The summary.json of ``data_dir``, or None if it is missing or unreadable."""
+    try:
+        return json.loads((data_dir / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def _array_shape(path: Path) -> tuple | None:
+    try:
+        return np.load(path, mmap_mode="r").shape
+    except (OSError, ValueError):
+        return None
+
+
+def complete_summary(cfg: Config) -> dict | None:
+    """The summary of a complete cache for ``cfg`` (right key, files present and sized), else None."""
+    summary = read_summary(cfg.data_dir)
+    if summary is None or summary.get("key") != cache_key(cfg):
+        return None
+    size = cfg.image_size
+    for split, n in (("train", cfg.n_train), ("test", cfg.n_test)):
+        if _array_shape(cfg.data_dir / f"{split}.npy") != (n, size, size, 3):
+            return None
+    return summary if (cfg.data_dir / "manifest.csv").is_file() else None
+
+
+def load_images(cfg: Config, split: str) -> np.ndarray:
+    """The prepared ``split`` ("train" | "test") as a read-only uint8 N×S×S×3 RGB memmap.
+
+    Index it with a sorted index array (``images[np.sort(idx)]``) for the fastest batch reads.
+    Raises :class:`DataError` (one line, saying what to run) if the cache is missing or was
+    prepared for another source / size / seed / count than ``cfg`` asks for.
+    """
+    if split not in SPLITS:
+        raise DataError(f"split must be 'train' or 'test', not {split!r}")
+    path = cfg.data_dir / f"{split}.npy"
+    command = f"python -m colorlib prepare --profile {cfg.profile}"
+    summary = read_summary(cfg.data_dir)
+    if not path.is_file() or summary is None:
+        raise DataError(f"{path}: no prepared {split} images; run `{command}` first")
+    want = cache_key(cfg)
+    if summary.get("key") != want:
+        have = summary.get("key", {})
+        diff = ", ".join(f"{k}={have.get(k)!r} (want {v!r})" for k, v in want.items() if have.get(k) != v)
+        raise DataError(f"{cfg.data_dir}: cache was prepared with {diff}; run `{command}` again")
+    images = np.load(path, mmap_mode="r")
+    n = cfg.n_train if split == "train" else cfg.n_test
+    if images.dtype != np.uint8 or images.shape != (n, cfg.image_size, cfg.image_size, 3):
+        raise DataError(f"{path}: holds {images.dtype} {images.shape}, expected uint8 "
+                        f"({n}, {cfg.image_size}, {cfg.image_size}, 3); run `{command}` again")
+    return images

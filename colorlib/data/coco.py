@@ -1,0 +1,117 @@
+"""The paper's COCO subset (§5.1): seeded picks from train2014 (82,783) and test2014 (40,775).
+
+The image lists come from the official annotation files, read with pycocotools:
+``captions_train2014.json`` (or ``instances_``/``person_keypoints_train2014.json``) from
+``annotations_trainval2014.zip`` and ``image_info_test2014.json`` from ``image_info_test2014.zip``.
+All image ids are sorted and shuffled with the run's seed (:func:`seeded_order`); preparation
+walks that order and keeps the first 8,000 / 2,000 usable colour photos, so a grayscale or
+broken image is replaced by the next one in the order. Only those images are downloaded, one
+by one from their ``coco_url`` — never the 19 GB of image zips. With ``coco_root`` (an existing
+copy holding ``annotations/``, ``train2014/``, ``test2014/``) nothing is downloaded.
+
+Layout of a download (under ``cfg.data_dir / "coco"``, reused by later runs)::
+
+    annotations/captions_train2014.json   annotations/image_info_test2014.json
+    train2014/COCO_train2014_000000057870.jpg ...   test2014/COCO_test2014_....jpg ...
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import zipfile
+from pathlib import Path
+from typing import Callable
+
+from colorlib.data.download import DownloadPolicy, fetch
+from colorlib.data.sources import Candidate, DataError, Decoded, decode_file, seeded_order
+from colorlib.images import open_rgb
+
+__all__ = ["COCO_SPLITS", "annotation_file", "coco_candidates"]
+
+# split -> (image folder, annotation zip, annotation files inside it, most preferred first)
+COCO_SPLITS = {
+    "train": ("train2014", "annotations_trainval2014.zip",
+              ("captions_train2014.json", "instances_train2014.json", "person_keypoints_train2014.json")),
+    "test": ("test2014", "image_info_test2014.zip", ("image_info_test2014.json",)),
+}
+
+
+def _verify_zip(path: Path) -> None:
+    with zipfile.ZipFile(path) as archive:
+        if archive.testzip() is not None:
+            raise ValueError("a member fails its CRC check")
+
+
+def annotation_file(split: str, data_dir: Path, coco_root: str = "",
+                    policy: DownloadPolicy = DownloadPolicy(),
+                    log: Callable[[str], None] = print) -> Path:
+    """The annotation JSON listing ``split``'s images; downloaded and extracted if needed."""
+    _, zip_name, names = COCO_SPLITS[split]
+    if coco_root:
+        folder = Path(coco_root).expanduser() / "annotations"
+        for name in names:
+            if (folder / name).is_file():
+                return folder / name
+        raise DataError(f"{folder}: none of {', '.join(names)} found (coco_root must hold the "
+                        f"official annotations/, train2014/ and test2014/ folders)")
+    folder = data_dir / "coco" / "annotations"
+    for name in names:
+        if (folder / name).is_file():
+            return folder / name
+    archive_path = data_dir / "coco" / zip_name
+    url = f"{policy.annotations_base()}/{zip_name}"
+    log(f"downloading {url}")
+    fetch(url, archive_path, policy, verify=_verify_zip, log=log)
+    with zipfile.ZipFile(archive_path) as archive:
+        members = {Path(m).name: m for m in archive.namelist()}
+        name = next((n for n in names if n in members), None)
+        if name is None:
+            raise DataError(f"{archive_path}: holds none of {', '.join(names)}; delete it and retry")
+        folder.mkdir(parents=True, exist_ok=True)
+        part = folder / (name + ".part")
+        with archive.open(members[name]) as src, open(part, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                dst.write(chunk)
+    os.replace(part, folder / name)
+    archive_path.unlink()  # the rest of the zip (e.g. 2014 val annotations) is not needed
+    return folder / name
+
+
+def _verify_image(path: Path) -> None:
+    open_rgb(path, draft=(64, 64))  # decodes every byte of the entropy-coded stream
+
+
+def coco_candidates(split: str, data_dir: Path, seed: int, coco_root: str = "",
+                    policy: DownloadPolicy = DownloadPolicy(),
+                    log: Callable[[str], None] = print) -> list[Candidate]:
+    """All of ``split``'s COCO images in seeded order; ``load`` downloads (if needed) and decodes."""
+    from pycocotools.coco import COCO  # imported here: ~0.3 s, only for this source
+
+    annotations = annotation_file(split, data_dir, coco_root, policy, log)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress lines
+            coco = COCO(str(annotations))
+    except (ValueError, KeyError, TypeError) as err:
+        raise DataError(f"{annotations}: not a COCO annotation file ({err}); delete it and retry") from None
+    folder_name = COCO_SPLITS[split][0]
+    images = Path(coco_root).expanduser() / folder_name if coco_root else data_dir / "coco" / folder_name
+    candidates = []
+    for image_id in seeded_order(coco.getImgIds(), seed):
+        record = coco.imgs[image_id]
+        path = images / record["file_name"]
+        url = policy.image_url(record.get("coco_url", ""))
+        candidates.append(Candidate(
+            "coco", str(image_id), record["file_name"],
+            lambda size, u=url, p=path: _load(u, p, size, coco_root == "", policy, log),
+            url=url, path=str(path)))
+    return candidates
+
+
+def _load(url: str, path: Path, size: int, download: bool, policy: DownloadPolicy,
+          log: Callable[[str], None]) -> Decoded:
+    if download:
+        if not url:
+            raise DataError(f"{path.name}: the annotation record has no coco_url")
+        fetch(url, path, policy, verify=_verify_image, log=log)
+    return decode_file(path, size)

@@ -1,0 +1,136 @@
+"""HTTP downloads that survive flaky networks: timeouts, retries with back-off, resume.
+
+``fetch(url, dest)`` writes ``<dest>.part`` and renames it to ``dest`` only once the whole
+body has arrived (``Content-Length`` checked) and the optional ``verify(path)`` accepts it, so a
+file under its final name is always complete. A run killed half-way leaves the ``.part`` file;
+the next call resumes it with an HTTP ``Range`` request (a server that ignores ``Range`` simply
+sends the whole file again). Only the standard library is used (``urllib``).
+"""
+from __future__ import annotations
+
+import http.client
+import os
+import socket
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+__all__ = ["DownloadError", "DownloadPolicy", "fetch"]
+
+# Where the real COCO files live; the environment variables point them at a mirror (or a test
+# server on 127.0.0.1).
+COCO_ANNOTATIONS_URL = "http://images.cocodataset.org/annotations"
+COCO_IMAGES_URL = "http://images.cocodataset.org"
+_CHUNK = 1 << 16
+_RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
+
+
+class DownloadError(OSError):
+    """A URL that could not be fetched after all retries; ``str(err)`` is one line."""
+
+
+@dataclass(frozen=True)
+class DownloadPolicy:
+    """How to download: per-read timeout (s), attempts, back-off base (s), parallel workers.
+
+    ``annotations_url`` / ``images_url`` default to ``$COLORLIB_COCO_ANNOTATIONS_URL`` /
+    ``$COLORLIB_COCO_IMAGES_URL``, else the official ``images.cocodataset.org``.
+    """
+    timeout: float = 30.0
+    retries: int = 5
+    backoff: float = 1.0
+    workers: int = 8
+    annotations_url: str = ""
+    images_url: str = ""
+
+    def annotations_base(self) -> str:
+        return (self.annotations_url or os.environ.get("COLORLIB_COCO_ANNOTATIONS_URL")
+                or COCO_ANNOTATIONS_URL).rstrip("/")
+
+    def image_url(self, coco_url: str) -> str:
+        """``coco_url`` of an image record, with its host replaced by the configured mirror."""
+        base = self.images_url or os.environ.get("COLORLIB_COCO_IMAGES_URL")
+        if not base or not coco_url.startswith(COCO_IMAGES_URL):
+            return coco_url
+        return base.rstrip("/") + coco_url[len(COCO_IMAGES_URL):]
+
+
+class _Retry(Exception):
+    """One failed attempt that is worth retrying (the reason is ``str(self)``)."""
+
+
+def _attempt(url: str, part: Path, timeout: float) -> None:
+    """One GET, appending to ``part`` from its current size; raises _Retry if incomplete."""
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"User-Agent": "colorlib"})
+    if have:
+        request.add_header("Range", f"bytes={have}-")
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            status = response.status
+            if status == 206 and response.headers.get("Content-Range", "").startswith(f"bytes {have}-"):
+                mode, expected = "ab", have
+            else:  # 200: the server sent the whole file (it ignored or refused the Range)
+                mode, expected = "wb", 0
+            length = response.headers.get("Content-Length")
+            expected = expected + int(length) if length is not None else None
+            with open(part, mode) as out:
+                while chunk := response.read(_CHUNK):
+                    out.write(chunk)
+    except urllib.error.HTTPError as err:
+        if err.code == 416 and have:  # our .part is already as long as the file, or longer
+            part.unlink()
+            raise _Retry("HTTP 416 on resume; starting over") from None
+        if err.code in _RETRY_STATUS:
+            raise _Retry(f"HTTP {err.code} {err.reason}") from None
+        raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
+    except (socket.timeout, TimeoutError):
+        raise _Retry(f"no data for {timeout:g} s (timeout)") from None
+    except urllib.error.URLError as err:
+        raise _Retry(f"{err.reason}") from None
+    except (http.client.HTTPException, ConnectionError, OSError) as err:
+        raise _Retry(f"connection lost ({type(err).__name__}: {err})") from None
+    size = part.stat().st_size
+    if expected is not None and size != expected:
+        raise _Retry(f"transfer cut at {size} of {expected} bytes")
+
+
+def fetch(url: str, dest: str | os.PathLike, policy: DownloadPolicy = DownloadPolicy(), *,
+          verify: Callable[[Path], None] | None = None,
+          log: Callable[[str], None] | None = None) -> Path:
+    """Download ``url`` to ``dest`` (skipped if ``dest`` exists); return ``dest``.
+
+    Retries ``policy.retries`` times with exponential back-off (``backoff · 2^k`` s) on
+    timeouts, dropped connections, cut transfers and HTTP 408/429/5xx, resuming the ``.part``
+    file each time. ``verify(path)`` may raise (any exception) to reject a complete download:
+    the file is deleted and fetched again. Raises :class:`DownloadError` when all attempts fail.
+    """
+    dest = Path(dest)
+    if dest.exists():
+        return dest
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    part = dest.with_name(dest.name + ".part")
+    reason = "no attempt made"
+    for attempt in range(max(1, policy.retries + 1)):
+        if attempt:
+            time.sleep(policy.backoff * 2 ** (attempt - 1))
+        try:
+            _attempt(url, part, policy.timeout)
+        except _Retry as err:
+            reason = str(err)
+            if log is not None and attempt < policy.retries:
+                log(f"{url}: {reason}; retrying ({attempt + 1}/{policy.retries})")
+            continue
+        if verify is not None:
+            try:
+                verify(part)
+            except Exception as err:  # noqa: BLE001 - any rejection means "fetch it again"
+                part.unlink(missing_ok=True)
+                reason = f"downloaded file rejected ({err})"
+                continue
+        os.replace(part, dest)
+        return dest
+    raise DownloadError(f"{url}: failed after {policy.retries + 1} attempts (last: {reason})")

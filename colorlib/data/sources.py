@@ -1,0 +1,195 @@
+"""Where images come from (folder, bundled photos) and how each becomes one S×S cache entry.
+
+A source is an ordered stream of :class:`Candidate` s. Preparation decodes them in that order
+and keeps the first ``n`` that are usable colour photos, so a skipped or grayscale candidate is
+replaced by the next one and the counts stay exact (COCO lives in :mod:`colorlib.data.coco`).
+
+Resize policy (§5.1: "we resize the variable-sized images to a fixed size of 256×256"): the
+whole image is resized to S×S, aspect ratio *not* preserved — what the paper says and what the
+pix2pix-style tutorial it follows does — so no part of the picture is cropped away and the test
+images are the full COCO frames. The filter is Pillow's antialiased bicubic; JPEGs are first
+decoded at the smallest DCT scale that still gives ≥ S×S (``Image.draft``), which is several
+times faster and, since the result is downsized again with antialiasing, visually identical.
+"""
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator, Sequence
+
+import numpy as np
+from PIL import Image
+
+from colorlib.images import ImageError, is_image_path, open_rgb
+
+__all__ = ["DataError", "Candidate", "Decoded", "square", "is_grayscale", "decode_file",
+           "seeded_order", "folder_candidates", "bundled_candidates", "BUNDLED_PHOTOS",
+           "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
+
+MIN_SIDE = 16            # px: smaller images (1×1 icons, spacer GIFs) carry no usable picture
+GRAY_TOLERANCE = 6       # chroma max(R,G,B) − min(R,G,B) ≤ this (of 255) counts as "no colour"
+GRAY_FRACTION = 0.001    # grayscale if at most 0.1 % of pixels exceed GRAY_TOLERANCE
+
+# Colour photographs shipped inside scikit-image (file names in skimage/data/); the ones a
+# given version lacks (or fetches through pooch) are skipped with a note.
+BUNDLED_PHOTOS = {
+    "astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png",
+    "rocket": "rocket.jpg", "motorcycle": "motorcycle_left.png",
+    "immunohistochemistry": "ihc.png", "hubble_deep_field": "hubble_deep_field.jpg",
+    "retina": "retina.jpg",
+}
+
+
+class DataError(ValueError):
+    """A dataset that cannot be prepared as asked (missing folder, too few usable images…)."""
+
+
+@dataclass
+class Decoded:
+    """One cache entry: ``image`` uint8 S×S×3 RGB, and the original upright width × height."""
+    image: np.ndarray
+    width: int
+    height: int
+
+
+@dataclass
+class Candidate:
+    """One image a source offers, in seeded order; ``load(S)`` decodes it or raises ImageError."""
+    source: str
+    id: str
+    file_name: str
+    load: Callable[[int], Decoded] = field(repr=False)
+    url: str = ""
+    path: str = ""
+    crop: str = ""          # "x0 y0 x1 y1" of the original for bundled crops
+
+
+def square(img: Image.Image, size: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """RGB PIL image (or its ``box`` region) → uint8 size×size×3, bicubic with antialiasing."""
+    out = img.resize((size, size), Image.Resampling.BICUBIC, box=box)
+    return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))
+
+
+def is_grayscale(image: np.ndarray) -> bool:
+    """Whether uint8 H×W×3 RGB ``image`` has (almost) no colour.
+
+    A pixel has colour when max(R,G,B) − min(R,G,B) > GRAY_TOLERANCE (6 of 255, above JPEG's
+    chroma rounding noise); the image is grayscale when at most GRAY_FRACTION (0.1 %) of its
+    pixels do. Mode L/LA/I;16 files decode to R = G = B and are always grayscale; a colour
+    photo with a small coloured region is not.
+    """
+    chroma = image.max(axis=2).astype(np.int16) - image.min(axis=2)
+    return float(np.count_nonzero(chroma > GRAY_TOLERANCE)) <= GRAY_FRACTION * chroma.size
+
+
+def decode_file(path: str | os.PathLike, size: int) -> Decoded:
+    """Decode an image file into an S×S cache entry (resize policy above), or raise ImageError."""
+    img = open_rgb(path, draft=(size, size))
+    width, height = img.info["original_size"]
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(path, f"too small ({width}×{height} px; need at least {MIN_SIDE} px per side)")
+    return Decoded(square(img, size), width, height)
+
+
+def seeded_order(keys: Sequence, seed: int) -> list:
+    """``keys`` sorted, then shuffled by ``numpy.random.default_rng(seed)`` — the selection order."""
+    ordered = sorted(keys)
+    return [ordered[i] for i in np.random.default_rng(seed).permutation(len(ordered))]
+
+
+# ----- folder source -----------------------------------------------------------------------
+
+def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
+    """Every image file under ``folder`` (recursive; extensions of IMAGE_EXTENSIONS, any case),
+    in seeded order. Hidden directories (``.git``, ``.cache``…) are not searched."""
+    root = Path(folder).expanduser()
+    if not str(folder):
+        raise DataError("source=folder needs a folder: pass --folder DIR (or --set folder=DIR)")
+    if not root.is_dir():
+        raise DataError(f"{root}: no such folder (source=folder)")
+    found = []
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+        found += [Path(dirpath, f).relative_to(root).as_posix() for f in filenames if is_image_path(f)]
+    if not found:
+        raise DataError(f"{root}: no image files (.jpg .jpeg .png .webp .bmp .tif) in this folder tree")
+    return [Candidate("folder", rel, Path(rel).name, lambda s, p=root / rel: decode_file(p, s),
+                      path=str(root / rel)) for rel in seeded_order(found, seed)]
+
+
+# ----- bundled source ----------------------------------------------------------------------
+
+def _skimage_data_dir() -> Path | None:
+    spec = importlib.util.find_spec("skimage")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0]) / "data"
+
+
+def bundled_photos(log: Callable[[str], None] = print) -> dict[str, Path]:
+    """The bundled colour photos present in this installation, name → file."""
+    base = _skimage_data_dir()
+    if base is None:
+        raise DataError("source=bundled needs scikit-image (pip install scikit-image)")
+    present = {name: base / file for name, file in BUNDLED_PHOTOS.items() if (base / file).is_file()}
+    for name in BUNDLED_PHOTOS.keys() - present.keys():
+        log(f"bundled photo {name!r} is not in {base}; left out")
+    if not present:
+        raise DataError(f"{base}: none of the bundled photos {', '.join(BUNDLED_PHOTOS)} is installed")
+    return present
+
+
+def _crop_box(rng: np.random.Generator, width: int, height: int) -> tuple[int, int, int, int]:
+    """A random box covering 25–100 % of the area with aspect ratio in [3/4, 4/3]."""
+    area = rng.uniform(0.25, 1.0) * width * height
+    ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
+    w = min(width, max(1, round(math.sqrt(area * ratio))))
+    h = min(height, max(1, round(math.sqrt(area / ratio))))
+    x0, y0 = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
+    return x0, y0, x0 + w, y0 + h
+
+
+def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
+                       log: Callable[[str], None] = print) -> Iterator[Candidate]:
+    """Seeded crops of the bundled photos for ``split`` ("train" or "test").
+
+    The photos are shuffled by ``seed`` and divided between the splits in proportion to
+    n_test : n_train (at least one each when there are two or more photos), so a test crop
+    never shows a photo seen in training. Crop k uses photo k mod P: the first round is the
+    whole photo (the §5.1 resize), later rounds random boxes of 25–100 % of the area.
+    """
+    photos = bundled_photos(log)
+    names = seeded_order(list(photos), seed)
+    n_test_photos = 0
+    if n_test > 0:
+        n_test_photos = len(names) if len(names) == 1 else min(
+            len(names) - 1, max(1, round(len(names) * n_test / max(1, n_train + n_test))))
+    mine = names[:n_test_photos] if split == "test" else names[n_test_photos:] or names
+    rng = np.random.default_rng([seed, 1 if split == "test" else 0])
+    decoded: dict[str, Image.Image | ImageError] = {}
+    limit = 4 * max(n_train if split == "train" else n_test, 1) + 4 * len(mine)
+    for k in range(limit):
+        name = mine[k % len(mine)]
+        if name not in decoded:
+            try:
+                decoded[name] = open_rgb(photos[name])
+            except ImageError as err:
+                decoded[name] = err
+        img = decoded[name]
+        if isinstance(img, ImageError):
+            if k < len(mine):
+                yield Candidate("bundled", name, photos[name].name, lambda s, e=img: _raise(e),
+                                path=str(photos[name]))
+            continue
+        width, height = img.size
+        box = (0, 0, width, height) if k < len(mine) else _crop_box(rng, width, height)
+        yield Candidate("bundled", f"{name}#{k // len(mine)}", photos[name].name,
+                        lambda s, i=img, b=box: Decoded(square(i, s, b), i.width, i.height),
+                        path=str(photos[name]), crop=" ".join(map(str, box)))
+
+
+def _raise(err: Exception):
+    raise err
