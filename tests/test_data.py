@@ -1,0 +1,213 @@
+"""The folder and bundled sources, the cache (round trip, atomicity, idempotence) and the CLI."""
+from __future__ import annotations
+
+import csv
+import io
+import struct
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from colorlib.config import Config
+from colorlib.data import DataError, load_images, main, prepare
+from colorlib.data.cache import commit, new_array
+from colorlib.data.sources import is_grayscale, seeded_order
+
+S = 32  # tiny cache images keep these tests fast
+
+
+def _cfg(tmp_path: Path, **changes) -> Config:
+    base = dict(source="folder", folder=str(tmp_path / "images"), n_train=4, n_test=2,
+                image_size=S, seed=0, data_root=str(tmp_path / "data"),
+                results_root=str(tmp_path / "results"))
+    return Config.profile("smoke", **{**base, **changes})
+
+
+def _photo(seed: int, h: int = 40, w: int = 48) -> np.ndarray:
+    """A smooth, clearly coloured uint8 h×w×3 image, different for each seed."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:h, 0:w] / max(h, w)
+    phase = rng.uniform(0, 6.3, 3)
+    return np.stack([127 + 120 * np.sin(4 * x + 3 * y + p) for p in phase], -1).astype(np.uint8)
+
+
+def _manifest(cfg: Config) -> list[dict]:
+    return list(csv.DictReader(io.StringIO((cfg.data_dir / "manifest.csv").read_text())))
+
+
+def _write_corpus(root: Path) -> dict[str, int]:
+    """Awkward files under ``root``; returns the expected outcome counts."""
+    (root / "sub" / "deeper").mkdir(parents=True)
+    (root / ".git").mkdir()
+    Image.fromarray(_photo(0)).save(root / "a.JPG", quality=95)
+    Image.fromarray(_photo(1)).save(root / "sub" / "b.png")
+    Image.fromarray(_photo(2)).save(root / "sub" / "c.webp", quality=95)
+    Image.fromarray(_photo(3)).save(root / "sub" / "deeper" / "d.BMP")
+    Image.fromarray(_photo(4)).save(root / "e.TIFF")
+    Image.fromarray(_photo(5)).convert("CMYK").save(root / "cmyk.jpeg", quality=95)
+    Image.fromarray(_photo(6)).convert("P", palette=Image.Palette.ADAPTIVE).save(root / "palette.png")
+    rgba = np.dstack([_photo(7), np.full((40, 48), 255, np.uint8)])
+    rgba[:, :24, 3] = 0                                            # left half transparent
+    Image.fromarray(rgba, "RGBA").save(root / "rgba.png")
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    Image.fromarray(_photo(8, 20, 60)).save(root / "rotated.jpg", exif=exif, quality=95)
+    Image.fromarray((_photo(9)[..., 0].astype(np.uint16) * 257)).save(root / "deep16.png")  # I;16: gray
+    Image.fromarray(_photo(10)).convert("L").save(root / "gray.jpg")                          # gray
+    Image.new("RGB", (1, 1), (200, 0, 0)).save(root / "dot.png")                              # too small
+    data = (root / "a.JPG").read_bytes()
+    (root / "truncated.jpg").write_bytes(data[: len(data) // 2])                             # corrupt
+    (root / "empty.jpeg").write_bytes(b"")                                                    # empty
+    (root / "readme.png").write_text("not an image\n" * 10)                                  # not image
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    ihdr = struct.pack(">IIBBBBB", 12_000, 12_000, 8, 2, 0, 0, 0)      # claims 144 MP: a bomb
+    (root / "bomb.png").write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", ihdr)
+                                    + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+    (root / "notes.txt").write_text("ignored: not an image extension")
+    Image.fromarray(_photo(11)).save(root / ".git" / "hidden.png")                           # not searched
+    return {"usable": 9, "gray": 2, "skipped": {"corrupt": 1, "decompression_bomb": 1, "empty_file": 1,
+                                                 "not_an_image": 1, "too_small": 1}}
+
+
+def test_folder_corpus_of_awkward_files(tmp_path, capsys):
+    expected = _write_corpus(tmp_path / "images")
+    files = [p.relative_to(tmp_path / "images").as_posix() for p in (tmp_path / "images").rglob("*")
+             if p.is_file() and ".git" not in p.parts and p.suffix != ".txt"]
+    usable = {"a.JPG", "sub/b.png", "sub/c.webp", "sub/deeper/d.BMP", "e.TIFF", "cmyk.jpeg",
+              "palette.png", "rgba.png", "rotated.jpg"}
+    # all 9 usable images are needed; with a seed whose order ends on one, every file is visited
+    seed = next(s for s in range(100) if seeded_order(files, s)[-1] in usable)
+    cfg = _cfg(tmp_path, n_train=6, n_test=3, seed=seed)
+    summary = prepare(cfg, progress=False)
+    assert summary["skipped"] == expected["skipped"]
+    assert summary["grayscale_replaced_total"] == expected["gray"] and summary["used"] == 9
+    err = capsys.readouterr().err
+    for name in ("truncated.jpg", "empty.jpeg", "readme.png", "bomb.png", "dot.png"):
+        assert sum(name in line and line.startswith("skipped") for line in err.splitlines()) == 1, name
+    assert "grayscale" in err and "gray.jpg" in err and "deep16.png" in err
+    rows = {Path(r["path"]).name: r for r in _manifest(cfg)}
+    assert set(rows) == {"a.JPG", "b.png", "c.webp", "d.BMP", "e.TIFF", "cmyk.jpeg", "palette.png",
+                         "rgba.png", "rotated.jpg"}
+    assert (rows["rotated.jpg"]["width"], rows["rotated.jpg"]["height"]) == ("20", "60")  # upright
+    rgba = load_images(cfg, rows["rgba.png"]["split"])[int(rows["rgba.png"]["index"])]
+    assert (rgba[:, : S // 2 - 2] == 255).all()                      # transparent half → white
+    assert not is_grayscale(load_images(cfg, rows["cmyk.jpeg"]["split"])[int(rows["cmyk.jpeg"]["index"])])
+    leftovers = [p.name for p in cfg.data_dir.iterdir() if p.name.startswith(".")]
+    assert leftovers == [] and (cfg.results_dir / "manifest.csv").read_text() == (cfg.data_dir / "manifest.csv").read_text()
+
+
+def test_cache_round_trip_is_exact(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    originals = {f"img{k}.png": _photo(20 + k, S, S) for k in range(5)}  # already S×S: no resampling
+    for name, arr in originals.items():
+        Image.fromarray(arr).save(images / name)
+    cfg = _cfg(tmp_path, n_train=3, n_test=2)
+    prepare(cfg, progress=False)
+    for row in _manifest(cfg):
+        cached = load_images(cfg, row["split"])[int(row["index"])]
+        assert np.array_equal(cached, originals[row["file_name"]])
+    train = load_images(cfg, "train")
+    assert train.dtype == np.uint8 and train.shape == (3, S, S, 3) and not train.flags.writeable
+    arr = np.random.default_rng(0).integers(0, 256, (3, 8, 8, 3), dtype=np.uint8)
+    out = new_array(tmp_path / "x.npy", 3, 8)
+    out[:] = arr
+    commit(out, tmp_path / "x.npy")
+    assert np.array_equal(np.load(tmp_path / "x.npy", mmap_mode="r"), arr)
+    assert not (tmp_path / ".x.npy.tmp").exists()
+
+
+def test_split_depends_on_seed_only(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(12):
+        Image.fromarray(_photo(40 + k)).save(images / f"p{k:02d}.png")
+
+    def split(seed: int, where: str) -> tuple[list, list]:
+        cfg = _cfg(tmp_path, n_train=6, n_test=3, seed=seed, data_root=str(tmp_path / where))
+        prepare(cfg, progress=False)
+        rows = _manifest(cfg)
+        return [r["id"] for r in rows if r["split"] == "train"], [r["id"] for r in rows if r["split"] == "test"]
+
+    train0, test0 = split(0, "a")
+    assert split(0, "b") == (train0, test0)
+    assert not set(train0) & set(test0)
+    assert split(1, "c") != (train0, test0)
+
+
+def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(8):
+        Image.fromarray(_photo(60 + k)).save(images / f"p{k}.jpg")
+    cfg = _cfg(tmp_path)
+    with pytest.raises(DataError, match="run `python -m colorlib prepare --profile smoke`"):
+        load_images(cfg, "train")
+    assert prepare(cfg, progress=False)["reused"] is False
+    stamp = (cfg.data_dir / "train.npy").stat().st_mtime_ns
+    assert prepare(cfg, progress=False)["reused"] is True
+    assert (cfg.data_dir / "train.npy").stat().st_mtime_ns == stamp
+    with pytest.raises(DataError, match="n_train=4 .want 5."):
+        load_images(cfg.replace(n_train=5), "train")
+    assert prepare(cfg.replace(n_train=5), progress=False)["reused"] is False  # another key: rebuilt
+    assert load_images(cfg.replace(n_train=5), "train").shape == (5, S, S, 3)
+
+
+def test_failed_run_leaves_nothing_half_written(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(5):
+        Image.fromarray(_photo(80 + k)).save(images / f"p{k}.png")
+    cfg = _cfg(tmp_path, n_train=3, n_test=2)
+    prepare(cfg, progress=False)
+    (images / "p0.png").write_bytes(b"broken")  # now only 4 usable images for 3 + 2
+    with pytest.raises(DataError, match="only 2 usable images for the 3 of the train split"):
+        prepare(cfg.replace(seed=1), progress=False)
+    assert sorted(p.name for p in cfg.data_dir.iterdir()) == ["manifest.csv", "test.npy", "train.npy"]
+    with pytest.raises(DataError):  # the old cache is no longer marked complete
+        load_images(cfg, "train")
+
+
+def test_bundled_photos_train_and_test_disjoint(tmp_path):
+    cfg = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=48)
+    summary = prepare(cfg, progress=False)
+    assert (summary["train"], summary["test"]) == (5, 3)
+    rows = _manifest(cfg)
+    photos = {split: {r["file_name"] for r in rows if r["split"] == split} for split in ("train", "test")}
+    assert photos["train"] and photos["test"] and not photos["train"] & photos["test"]
+    train = load_images(cfg, "train")
+    assert train.shape == (5, 48, 48, 3) and not any(is_grayscale(im) for im in train)
+    again = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=48,
+                 data_root=str(tmp_path / "again"))
+    prepare(again, progress=False)
+    assert np.array_equal(load_images(again, "train"), train)
+
+
+def test_grayscale_threshold():
+    color = _photo(1)
+    gray = np.repeat(color[..., :1], 3, axis=2)
+    assert is_grayscale(gray) and not is_grayscale(color)
+    noisy = gray.astype(int) + np.random.default_rng(0).integers(-3, 4, gray.shape)
+    assert is_grayscale(np.clip(noisy, 0, 255).astype(np.uint8))      # JPEG-like chroma noise
+    patch = gray.copy()
+    patch[:6, :6] = (255, 0, 0)                                       # 36 of 1920 pixels coloured
+    assert not is_grayscale(patch)
+
+
+def test_cli(tmp_path, capsys):
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(4):
+        Image.fromarray(_photo(90 + k)).save(images / f"p{k}.png")
+    common = ["--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}",
+              "--set", f"results_root={tmp_path / 'results'}", "--set", f"image_size={S}",
+              "--set", "n_train=3", "--set", "n_test=1"]
+    assert main([*common, "--source", "folder", "--folder", str(images), "--no-progress"]) == 0
+    assert capsys.readouterr().out.startswith("prepared 3 train + 1 test images (folder, 32×32)")
+    assert main([*common, "--source", "folder", "--folder", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"prepare: {tmp_path / 'missing'}: no such folder (source=folder)"
