@@ -23,7 +23,7 @@ from torch import Tensor
 __all__ = [
     "PAPER_L1", "ab_l1", "psnr", "ssim", "colorfulness", "paired_difference",
     "inception_weights_path", "fid_unavailable", "inception_features", "frechet_distance", "fid_from_features", "fid",
-    "lpips_unavailable", "lpips_distance",
+    "lpips_unavailable", "lpips_net", "lpips_distance",
 ]
 
 # §6: "On the test set, the L1 loss of the ResNet GAN is 0.0945, while for the UNet GAN it is 0.0917."
@@ -221,15 +221,16 @@ def lpips_unavailable() -> str | None:
     return None
 
 
-@torch.no_grad()
-def lpips_distance(pred: np.ndarray, true: np.ndarray, device: str = "cpu", batch_size: int = 16) -> np.ndarray:
-    """LPIPS (AlexNet, v0.1) per image between uint8 RGB sets; call only if ``lpips_unavailable()`` is None."""
+def lpips_net(device: str = "cpu") -> torch.nn.Module:
+    """LPIPS (AlexNet, v0.1) network; build it only if ``lpips_unavailable()`` is None."""
     import lpips  # optional dependency, checked by lpips_unavailable()
 
-    net = lpips.LPIPS(net="alex", verbose=False).to(device).eval()
-    out = []
-    for i in range(0, len(pred), batch_size):
-        p, t = (torch.as_tensor(np.ascontiguousarray(x[i:i + batch_size]), device=device)
-                .permute(0, 3, 1, 2).float().div(127.5).sub(1.0) for x in (pred, true))
-        out.append(net(p, t).flatten().double().cpu())
-    return torch.cat(out).numpy()
+    return lpips.LPIPS(net="alex", verbose=False).to(device).eval()
+
+
+@torch.no_grad()
+def lpips_distance(pred: np.ndarray, true: np.ndarray, net: torch.nn.Module, device: str = "cpu") -> np.ndarray:
+    """LPIPS per image between uint8 RGB sets N×H×W×3 (inputs scaled to [−1, 1] as LPIPS expects)."""
+    p, t = (torch.as_tensor(np.ascontiguousarray(x), device=device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
+            for x in (pred, true))
+    return net(p, t).flatten().double().cpu().numpy()
