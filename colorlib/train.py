@@ -222,6 +222,8 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
 
     if rt.main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        for stale in (*run_dir.glob(".checkpoint.pt.*.tmp"), run_dir / "history.csv.tmp"):
+            stale.unlink(missing_ok=True)  # left by a process killed mid-write
         cfg.to_json(run_dir / "config.json")
         _write_history(run_dir / "history.csv", history)
     total = cfg.l1_pretrain_epochs + cfg.epochs
@@ -294,7 +296,15 @@ def _checksum(module: nn.Module) -> float:
 
 
 def _check_replicas(G: nn.Module, D: nn.Module, rt: Runtime, log) -> None:
-    """DDP must leave identical G and D weights on every process; check it once at the end."""
+    """DDP must leave identical G and D weights on every process; check it once at the end.
+
+    DDP keeps parameters in lockstep, but broadcasts BatchNorm running statistics from rank 0
+    only at the start of each forward, so after the last step they differ per process. Take
+    rank 0's (the ones in the checkpoint), then compare everything.
+    """
+    for module in (G, D):
+        for buf in module.buffers():
+            torch.distributed.broadcast(buf, src=0)
     sums = all_gather_objects((_checksum(G), _checksum(D)), rt)
     if len(set(sums)) != 1:
         raise RuntimeError(f"DDP replicas diverged: per-rank (G, D) checksums {sums}")

@@ -1,0 +1,185 @@
+"""Training loop (§4.3, §5.2): history, checkpoints, exact resume after SIGKILL, NaN stop, DDP.
+
+Runs use the ResNet generator at 64×64 (its input only needs multiples of 32) on the bundled
+photos, so a whole multi-epoch run costs seconds on a 2-core CPU.
+"""
+from __future__ import annotations
+
+import hashlib
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from colorlib.checkpoint import load_checkpoint
+from colorlib.config import Config
+from colorlib.models import PretrainedWeightsError
+from colorlib.train import HISTORY_COLUMNS, TrainingDiverged, build_models, train
+
+LOSS_COLUMNS = ["d_real", "d_fake", "d_loss", "g_bce", "g_l1", "g_loss"]
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory) -> dict:
+    from colorlib.data import prepare
+
+    base = tmp_path_factory.mktemp("train")
+    roots = {"data_root": str(base / "data"), "run_root": str(base / "runs"), "results_root": str(base / "results")}
+    prepare(tiny_cfg(roots, "x"), progress=False)
+    return roots
+
+
+def tiny_cfg(roots: dict, run: str, **kw) -> Config:
+    base = dict(generator="resnet", image_size=64, n_train=4, n_test=2, batch_size=2, epochs=2,
+                checkpoint_every=1, pretrained="none")
+    cfg = Config.profile("smoke", **{**base, **kw}, data_root=roots["data_root"],
+                         results_root=roots["results_root"], run_root=str(Path(roots["run_root"]) / run))
+    return cfg
+
+
+def cli_args(cfg: Config) -> list[str]:
+    keys = ["generator", "image_size", "n_train", "n_test", "batch_size", "epochs", "checkpoint_every",
+            "pretrained", "data_root", "run_root", "results_root", "l1_pretrain_epochs"]
+    return ["--profile", "smoke"] + [a for k in keys for a in ("--set", f"{k}={getattr(cfg, k)}")]
+
+
+def run_cli(args: list[str], **kw) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    return subprocess.Popen([sys.executable, "-m", "colorlib", *args], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+
+
+def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
+    out, _ = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, out
+    return out
+
+
+def test_history_checkpoint_and_config(roots):
+    cfg = tiny_cfg(roots, "basic", epochs=2, l1_pretrain_epochs=1)
+    run_dir = train(cfg, progress=False)
+    hist = pd.read_csv(run_dir / "history.csv")
+    assert list(hist.columns) == HISTORY_COLUMNS
+    assert hist["epoch"].tolist() == [1, 2, 3] and hist["phase"].tolist() == ["l1", "gan", "gan"]
+    assert hist.loc[0, ["d_loss", "g_bce"]].isna().all()           # no D during L1 pretraining
+    gan = hist[hist.phase == "gan"]
+    assert gan[LOSS_COLUMNS].notna().all().all()
+    # Eq. 16 and Eq. 19 hold for the epoch means.
+    assert (gan.d_loss - (gan.d_real + gan.d_fake) / 2).abs().max() < 1e-5
+    assert (gan.g_loss - (gan.g_bce + 100 * gan.g_l1)).abs().max() < 1e-3
+    ck = load_checkpoint(run_dir / "checkpoint.pt")
+    assert ck["epoch"] == 3 and ck["iteration"] == 3 * (4 // 2) and ck["generator"] == "resnet"
+    assert len(ck["history"]) == 3 and {"torch", "numpy", "python"} <= set(ck["rng"])
+    assert Config.from_dict(ck["config"]) == cfg
+    assert Config.from_dict(__import__("json").loads((run_dir / "config.json").read_text())) == cfg
+    with pytest.raises(FileExistsError, match="--resume"):
+        train(cfg, progress=False)  # never silently overwrites a run
+
+
+def _state_equal(a: dict, b: dict) -> bool:
+    return a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_sigkill_then_resume_is_bit_identical(roots):
+    """A run killed with SIGKILL (before and after its first checkpoint) and resumed ends with
+    weights, optimizer states and loss history identical to an uninterrupted run."""
+    ref_cfg = tiny_cfg(roots, "ref", epochs=4)
+    finish(run_cli(["train", *cli_args(ref_cfg)]))
+    ref = load_checkpoint(ref_cfg.run_dir / "checkpoint.pt")
+
+    cfg = tiny_cfg(roots, "killed", epochs=4)
+    ckpt = cfg.run_dir / "checkpoint.pt"
+    rng = random.Random(1234)
+    # Kill 1: somewhere in start-up or the first epoch (no checkpoint yet, or just one).
+    proc = run_cli(["train", *cli_args(cfg)])
+    time.sleep(rng.uniform(0.5, 3.0))
+    proc.send_signal(signal.SIGKILL), proc.wait()
+    # Kill 2: resumed, then killed at a random moment after a checkpoint exists.
+    proc = run_cli(["train", *cli_args(cfg), "--resume"])
+    deadline = time.time() + 240
+    while not ckpt.exists() and proc.poll() is None and time.time() < deadline:
+        time.sleep(0.05)
+    time.sleep(rng.uniform(0.0, 1.5))
+    proc.send_signal(signal.SIGKILL), proc.wait()
+    out = finish(run_cli(["train", *cli_args(cfg), "--resume"]))
+    got = load_checkpoint(ckpt)
+    assert got["epoch"] == ref["epoch"] == 4
+    assert _state_equal(got["G"], ref["G"]) and _state_equal(got["D"], ref["D"]), out
+    for opt in ("opt_G", "opt_D"):
+        for k, st in ref[opt]["state"].items():
+            assert _state_equal(st, got[opt]["state"][k])
+    ours, theirs = pd.DataFrame(got["history"]), pd.DataFrame(ref["history"])
+    pd.testing.assert_frame_equal(ours[["epoch", "phase", *LOSS_COLUMNS]], theirs[["epoch", "phase", *LOSS_COLUMNS]],
+                                  check_exact=True)
+    csv = pd.read_csv(cfg.run_dir / "history.csv")
+    assert csv["epoch"].tolist() == [1, 2, 3, 4]  # history.csv rewritten from the checkpoint on resume
+    assert not list(cfg.run_dir.glob(".*.tmp")) and not list(cfg.run_dir.glob("*.tmp"))  # nothing half-written
+
+
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots):
+    cfg = tiny_cfg(roots, "nan", epochs=1)
+    train(cfg, progress=False)
+    ckpt = cfg.run_dir / "checkpoint.pt"
+    before = hashlib.sha256(ckpt.read_bytes()).hexdigest()
+    with pytest.raises(TrainingDiverged, match=r"epoch 2: non-finite loss.*epoch 1\).*intact"):
+        train(cfg.replace(epochs=2, lambda_l1=float("inf")), resume=True, progress=False)
+    assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == before
+    assert load_checkpoint(ckpt)["epoch"] == 1
+
+
+def test_pretrained_policy(tmp_path, capsys):
+    missing = str(tmp_path / "resnet18.pth")
+    with pytest.raises(PretrainedWeightsError, match="requires the ImageNet encoder"):
+        build_models(Config.profile("paper", generator="resnet", pretrained=missing))
+    G, D, how = build_models(Config.profile("demo", generator="resnet", pretrained=missing))
+    assert how == "random (ImageNet weights unavailable)"
+    assert "RANDOM weights" in capsys.readouterr().out
+    weights = tmp_path / "r18.pth"
+    torch.save(__import__("torchvision").models.resnet18().state_dict(), weights)
+    G, _, how = build_models(Config.profile("demo", generator="resnet", pretrained=str(weights)))
+    assert how.startswith("ImageNet") and torch.equal(G.encoder.conv1.weight, torch.load(weights)["conv1.weight"])
+
+
+def test_ddp_two_processes_gloo(roots):
+    """torchrun with 2 CPU processes (gloo): both end with identical G and D weights."""
+    cfg = tiny_cfg(roots, "ddp", epochs=2, batch_size=2)
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "colorlib", "train", *cli_args(cfg)], env=env, text=True,
+                          capture_output=True, timeout=300)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out
+    assert "2 process(es)" in out and "identical on all 2 processes" in out
+    ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
+    assert isinstance(ck["rng"], list) and len(ck["rng"]) == 2      # every rank's RNG, for resume
+    assert ck["iteration"] == 2 * (4 // 2)                           # global batch 2 = 1 per rank
+
+
+def _hand_macs(generator: str) -> int:
+    """Multiply-accumulates of a forward pass at 256², from the layer specs of App. A."""
+    conv = lambda cin, cout, hout: cin * cout * 16 * hout * hout          # 4×4 conv, output hout²
+    convt = lambda cin, cout, hin: cin * cout * 16 * hin * hin            # 4×4/2 transposed, input hin²
+    if generator == "unet":
+        enc = [(1, 64, 128), (64, 128, 64), (128, 256, 32), (256, 512, 16), (512, 512, 8), (512, 512, 4),
+               (512, 512, 2), (512, 512, 1)]
+        dec = [(512, 512, 1), (1024, 512, 2), (1024, 512, 4), (1024, 512, 8), (1024, 256, 16),
+               (512, 128, 32), (256, 64, 64), (128, 2, 128)]
+        return sum(conv(*c) for c in enc) + sum(convt(*c) for c in dec)
+    return sum(conv(*c) for c in [(3, 64, 128), (64, 128, 64), (128, 256, 32), (256, 512, 31), (512, 1, 30)])
+
+
+def test_counted_flops_match_hand_count():
+    from colorlib.bench import count_flops
+
+    counted = count_flops("unet")
+    assert counted["G_forward_GMAC"] * 1e9 == pytest.approx(_hand_macs("unet"), rel=1e-9)
+    assert counted["D_forward_GMAC"] * 1e9 == pytest.approx(_hand_macs("D"), rel=1e-9)
+    # a training step costs more than the forward passes it contains (backward ≈ 2× forward)
+    assert counted["step_GFLOP"] > 2 * (counted["G_forward_GMAC"] + 3 * counted["D_forward_GMAC"])
