@@ -1,0 +1,387 @@
+"""Full-resolution colorization of any photo: ``python -m colorlib colorize INPUT... --out DIR``.
+
+The networks see 256×256 (§5.1). A user's photo is larger, in any mode, often EXIF-rotated, so
+(following the usual practice of colorizers: predict chroma at low resolution, keep the
+full-resolution lightness):
+
+1. decode with :func:`colorlib.images.open_rgb` (EXIF orientation, any mode → 8-bit RGB);
+2. resize the whole frame to 256×256 (bicubic, aspect-distorting, as the training data, §5.1),
+   take its normalized L* (Eq. 4) and predict ab with the generator (Eq. 7, 9);
+3. upsample ab bilinearly to the oriented full size;
+4. put it under the L* of the full-resolution input (Eq. 8/11) and convert Lab → sRGB;
+5. save ``<stem>_color.<ext>`` at the oriented input's size: JPEG (quality 95) for JPEG inputs,
+   PNG for everything else.
+
+A colour input is colorized from its L* alone. The full-resolution steps run in row stripes
+of float32 tensor ops (L* needs only the luminance Y; Y and the sRGB curve use lookup
+tables), matching :func:`colorlib.lab.uint8_from_lab` to ±1 level — see ``tests/test_colorize.py``.
+
+Dropout: the paper, like pix2pix, keeps dropout on at test time (§4.2) as the generator's only
+noise. By default we colorize with ``model.eval()`` (deterministic output); ``dropout=True``
+(CLI ``--dropout``, or ``Config.test_dropout``) switches the Dropout layers back on, leaving
+BatchNorm in eval mode.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+from torch import Tensor, nn
+
+from .checkpoint import CheckpointError, load_generator
+from .images import DEFAULT_MAX_PIXELS, ImageError, is_image_path, open_rgb
+from .lab import AB_SCALE, L_SCALE, L_SHIFT, _RGB_FROM_XYZ, _WHITE_D65, _XYZ_FROM_RGB
+
+__all__ = ["Colorizer", "load_colorizer", "output_name", "plan_outputs", "collect_inputs",
+           "colorize_paths", "BatchReport", "main", "NET_SIZE", "JPEG_QUALITY"]
+
+NET_SIZE = 256          # the networks' input, W = H = 256 (§5.1)
+JPEG_QUALITY = 95       # JPEG inputs are written as JPEG at this quality; others as PNG
+PNG_COMPRESS_LEVEL = 3  # zlib level for PNG outputs (Pillow's default 6 is ~2× slower, ~3% smaller)
+STRIPE_PIXELS = 1 << 18  # full-resolution work is done in row stripes of about this many pixels
+_JPEG_SUFFIXES = (".jpg", ".jpeg")
+
+
+# ----------------------------------------------------------------------------- colour maths
+def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
+
+
+def _linear_to_srgb(v: np.ndarray) -> np.ndarray:
+    return np.where(v > 0.0031308, 1.055 * np.maximum(v, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * v)
+
+
+# Y (relative luminance, white = 1) of every uint8 level of each channel, so that
+# Y = Y_R[r] + Y_G[g] + Y_B[b]: the middle row of lab._XYZ_FROM_RGB times the sRGB curve (Eq. 5).
+_LINEAR = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
+_Y_LUT = torch.from_numpy((_XYZ_FROM_RGB[1].numpy()[:, None] * _LINEAR[None, :]).astype(np.float32))
+# linear RGB in [0, 1] → uint8 sRGB, sampled finely enough (step 2⁻¹⁶) to be exact to ±1 level.
+_GAMMA_STEPS = 1 << 16
+_GAMMA_LUT = torch.from_numpy(np.rint(255.0 * np.clip(_linear_to_srgb(
+    np.arange(_GAMMA_STEPS + 1, dtype=np.float64) / _GAMMA_STEPS), 0, 1)).astype(np.uint8))
+# XYZ → linear RGB with the D65 white folded in, so it acts on (fx³, fy³, fz³)-style ratios.
+_RGB_FROM_XYZN = (_RGB_FROM_XYZ * _WHITE_D65[None, :]).float()
+
+
+def _f_inv(f: Tensor) -> Tensor:
+    """CIE f⁻¹ (Eq. 5 inverted): t³ above 6/29, linear below."""
+    return torch.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
+
+
+def _luminance(rgb: Tensor, lut: Tensor) -> Tensor:
+    """uint8 RGB h×W×3 → relative luminance Y h×W, float32 (white = 1)."""
+    idx = rgb.long()
+    return lut[0][idx[..., 0]] + lut[1][idx[..., 1]] + lut[2][idx[..., 2]]
+
+
+def _lab_stripe_to_rgb(Y: Tensor, ab: Tensor, matrix: Tensor, gamma: Tensor) -> Tensor:
+    """Y (h×W, the input's luminance, i.e. its L*) and ab (2×h×W, Lab units) → uint8 RGB h×W×3.
+
+    The inverse of Eq. 4–5 / skimage.color.lab2rgb, with L* taken as f(Y) exactly.
+    """
+    fy = torch.where(Y > 0.008856, Y.clamp(min=0.008856).pow(1.0 / 3.0), 7.787 * Y + 16.0 / 116.0)
+    x = _f_inv(fy + ab[0] / 500.0)
+    z = _f_inv((fy - ab[1] / 200.0).clamp(min=0.0))
+    xyz = torch.stack([x, Y, z], dim=-1)                # f⁻¹(fy) = Y                # h×W×3, white-relative
+    linear = (xyz @ matrix.T).clamp_(0.0, 1.0)          # h×W×3 linear sRGB
+    return gamma[linear.mul_(_GAMMA_STEPS).round_().long()]
+
+
+# ----------------------------------------------------------------------------- the colorizer
+@dataclass
+class Colorizer:
+    """A loaded generator plus the full-resolution pipeline around it.
+
+    ``model`` maps normalized L (N×1×256×256) to normalized ab (N×2×256×256); ``generator`` is
+    its name ("unet"/"resnet"). Create one with :func:`load_colorizer`, once per run.
+    """
+
+    model: nn.Module
+    generator: str
+    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
+    dropout: bool = False
+    timings: dict = field(default_factory=dict)  # seconds of the last call, by stage
+
+    def __post_init__(self) -> None:
+        self.device = torch.device(self.device)
+        self.model.to(self.device).eval()
+        if self.dropout:  # §4.2: pix2pix's test-time dropout; BatchNorm stays in eval mode
+            for m in self.model.modules():
+                if isinstance(m, nn.Dropout):
+                    m.train()
+        self._y_lut = _Y_LUT.to(self.device)
+        self._gamma = _GAMMA_LUT.to(self.device)
+        self._matrix = _RGB_FROM_XYZN.to(self.device)
+
+    @torch.inference_mode()
+    def predict_ab(self, small: Image.Image) -> Tensor:
+        """A 256×256 RGB image → predicted ab in Lab units, 1×2×256×256 float32 (Eq. 4, 7, 9)."""
+        rgb = torch.from_numpy(np.array(small)).to(self.device)
+        Y = _luminance(rgb, self._y_lut)
+        L = 116.0 * torch.where(Y > 0.008856, Y.clamp(min=0.008856).pow(1.0 / 3.0),
+                                7.787 * Y + 16.0 / 116.0) - 16.0
+        L_norm = (L / L_SCALE - L_SHIFT)[None, None]   # Eq. 4: L/50 − 1
+        ab = self.model(L_norm).float() * AB_SCALE      # Eq. 6 inverted: a = 110·â
+        return ab
+
+    @torch.inference_mode()
+    def colorize(self, image: Image.Image) -> Image.Image:
+        """An upright RGB image of any size (W×H) → the colorized RGB image of the same size."""
+        if image.mode != "RGB":
+            raise ValueError(f"Colorizer.colorize expects an RGB image, got mode {image.mode!r}")
+        t0 = time.perf_counter()
+        W, H = image.size
+        small = image.resize((NET_SIZE, NET_SIZE), Image.BICUBIC, reducing_gap=3.0)
+        ab = self.predict_ab(small)                      # 1×2×256×256
+        t1 = time.perf_counter()
+        # Bilinear upsampling is separable: widen once to 256×W, then blend rows per stripe.
+        ab_rows = F.interpolate(ab, size=(NET_SIZE, W), mode="bilinear", align_corners=False)[0]
+        src = ((torch.arange(H, device=self.device, dtype=torch.float64) + 0.5) * (NET_SIZE / H) - 0.5).clamp(min=0)
+        i0 = src.floor().long().clamp(max=NET_SIZE - 1)
+        i1 = (i0 + 1).clamp(max=NET_SIZE - 1)
+        w1 = (src - i0).float()[:, None]
+        rgb = torch.from_numpy(np.array(image)).to(self.device)
+        out = torch.empty_like(rgb)
+        step = max(1, STRIPE_PIXELS // W)
+        for r0 in range(0, H, step):
+            r1 = min(H, r0 + step)
+            a, b, w = i0[r0:r1], i1[r0:r1], w1[r0:r1]
+            ab_full = ab_rows[:, a] * (1 - w) + ab_rows[:, b] * w    # 2×h×W
+            Y = _luminance(rgb[r0:r1], self._y_lut)
+            out[r0:r1] = _lab_stripe_to_rgb(Y, ab_full, self._matrix, self._gamma)
+        result = Image.fromarray(out.cpu().numpy(), "RGB")
+        t2 = time.perf_counter()
+        self.timings = {"network": t1 - t0, "full_res": t2 - t1}
+        return result
+
+    def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike, side_by_side: bool = False,
+                      max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Path]:
+        """Colorize the image file ``src`` into ``dst`` (and ``<dst stem>_side.<ext>``); the paths written.
+
+        Raises :class:`ImageError` for an unreadable input. Outputs are written atomically.
+        """
+        t0 = time.perf_counter()
+        image = open_rgb(src, max_pixels=max_pixels)
+        t1 = time.perf_counter()
+        color = self.colorize(image)
+        stages = dict(self.timings)
+        t2 = time.perf_counter()
+        dst = Path(dst)
+        written = [_save_atomic(color, dst)]
+        if side_by_side:
+            pair = Image.new("RGB", (2 * image.width, image.height))
+            pair.paste(image, (0, 0))
+            pair.paste(color, (image.width, 0))
+            written.append(_save_atomic(pair, dst.with_name(f"{dst.stem}_side{dst.suffix}")))
+        self.timings = {"decode": t1 - t0, **stages, "encode": time.perf_counter() - t2}
+        return written
+
+
+def load_colorizer(checkpoint: str | os.PathLike, generator: str | None = None,
+                   device: str | torch.device = "cpu", dropout: bool = False) -> Colorizer:
+    """The generator of a training checkpoint (loaded with ``weights_only=True``) as a Colorizer.
+
+    ``generator`` ("unet"/"resnet") asserts which one the file must hold; a corrupt file or the
+    other generator raises :class:`colorlib.checkpoint.CheckpointError` with a one-line reason.
+    """
+    model, ckpt = load_generator(checkpoint, expect=generator, device=device)
+    return Colorizer(model, ckpt["generator"], torch.device(device), dropout)
+
+
+def _save_atomic(image: Image.Image, path: Path) -> Path:
+    """Save ``image`` to ``path`` via a temp file in the same folder; JPEG q95 or PNG by suffix."""
+    fmt = "JPEG" if path.suffix.lower() in _JPEG_SUFFIXES else "PNG"
+    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {"compress_level": PNG_COMPRESS_LEVEL}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".colorize-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            image.save(f, format=fmt, **options)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+# ----------------------------------------------------------------------------- many files
+def output_name(src: str | os.PathLike) -> str:
+    """``<stem>_color.<ext>`` for an input path: ``.jpg`` for JPEG inputs, ``.png`` otherwise.
+
+    The stem is kept as it is (spaces, unicode); the extension is lower case. Characters a
+    file name cannot hold (control characters) become ``_``.
+    """
+    src = Path(src)
+    stem = "".join("_" if ord(ch) < 32 or ch == "\x7f" else ch for ch in src.stem) or "image"
+    ext = ".jpg" if src.suffix.lower() in _JPEG_SUFFIXES else ".png"
+    return f"{stem}_color{ext}"
+
+
+def _side_name(dst: Path) -> Path:
+    return dst.with_name(f"{dst.stem}_side{dst.suffix}")
+
+
+def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: bool = False) -> list[Path]:
+    """The output path of each input in ``out_dir``, de-duplicated (``a_color.png``, ``a_2_color.png``, …).
+
+    Raises ``ValueError`` if any output (or its side-by-side) would overwrite one of the inputs.
+    """
+    out_dir = Path(out_dir)
+    taken: set[str] = set()
+    plan = []
+    for src in inputs:
+        base = output_name(src)
+        stem, ext = base[: -len("_color") - len(Path(base).suffix)], Path(base).suffix
+        name, k = base, 1
+        while name.casefold() in taken:  # case-insensitive: safe on macOS/Windows file systems
+            k += 1
+            name = f"{stem}_{k}_color{ext}"
+        taken.add(name.casefold())
+        plan.append(out_dir / name)
+    sources = {os.path.normcase(os.path.realpath(p)) for p in inputs}
+    for dst in plan:
+        for path in (dst, _side_name(dst)) if side_by_side else (dst,):
+            if os.path.normcase(os.path.realpath(path)) in sources:
+                raise ValueError(f"{path}: output would overwrite an input; choose another --out")
+    return plan
+
+
+def collect_inputs(items: list[str | os.PathLike], exclude: str | os.PathLike | None = None) -> list[Path]:
+    """Files named in ``items`` (taken as given) plus the image files under named directories.
+
+    Directories are searched recursively for files with an image extension (any case), sorted,
+    skipping hidden files and anything under ``exclude`` (the output folder) when that is a
+    sub-folder of the searched one.
+    """
+    skip = Path(exclude).resolve() if exclude is not None else None
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if not path.is_dir():
+            found.append(path)  # a missing or non-image file is reported when it is opened
+            continue
+        inner = skip if skip is not None and skip != path.resolve() else None
+        for sub in sorted(path.rglob("*")):
+            rel = sub.relative_to(path).parts
+            if any(part.startswith(".") for part in rel) or not sub.is_file() or not is_image_path(sub):
+                continue
+            if inner is not None and sub.resolve().is_relative_to(inner):
+                continue
+            found.append(sub)
+    return found
+
+
+@dataclass
+class BatchReport:
+    """What :func:`colorize_paths` did: outputs per input, one-line errors, seconds by stage."""
+
+    written: dict[Path, list[Path]] = field(default_factory=dict)
+    failed: dict[Path, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self, out_dir: str | os.PathLike) -> str:
+        n = len(self.written) + len(self.failed)
+        line = f"colorized {len(self.written)} of {n} image(s) into {out_dir}"
+        return line + (f"; {len(self.failed)} failed" if self.failed else "")
+
+
+def colorize_paths(colorizer: Colorizer, inputs: list[Path], out_dir: str | os.PathLike,
+                   side_by_side: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   progress: bool | None = None, log=None) -> BatchReport:
+    """Colorize every input into ``out_dir``; an unreadable file is reported and skipped.
+
+    ``progress``: a tqdm bar (default: when stderr is a terminal), else one plain line per file.
+    ``log`` receives each line (default: print to stderr). Raises ``ValueError`` before doing
+    anything if an output would overwrite an input.
+    """
+    plan = plan_outputs(inputs, out_dir, side_by_side)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(inputs), unit="img", desc="colorize", file=sys.stderr)
+    emit = log or (bar.write if bar is not None else (lambda line: print(line, file=sys.stderr)))
+    report = BatchReport()
+    for i, (src, dst) in enumerate(zip(inputs, plan), 1):
+        try:
+            report.written[src] = colorizer.colorize_file(src, dst, side_by_side, max_pixels)
+        except ImageError as err:
+            report.failed[src] = str(err)
+            emit(f"error: {err}")
+        except (OSError, RuntimeError, MemoryError) as err:  # e.g. disk full, out of memory
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            report.failed[src] = f"{src}: {first}"
+            emit(f"error: {src}: {first}")
+        else:
+            for stage, sec in colorizer.timings.items():
+                report.seconds[stage] = report.seconds.get(stage, 0.0) + sec
+            if bar is None:
+                emit(f"[{i}/{len(inputs)}] {src} -> {dst}")
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return report
+
+
+# ----------------------------------------------------------------------------- CLI
+def _parser() -> argparse.ArgumentParser:
+    from .config import add_config_args
+
+    p = argparse.ArgumentParser(
+        prog="python -m colorlib colorize",
+        description="Colorize photos at full resolution with a trained generator: ab is predicted "
+                    "at 256×256 and put under the photo's own L*. Writes <stem>_color.jpg (JPEG "
+                    f"inputs, quality {JPEG_QUALITY}) or <stem>_color.png into --out. Exit status: "
+                    "0 all colorized, 1 some failed, 2 bad arguments or checkpoint.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
+    p.add_argument("--out", required=True, help="output folder (created; inputs are never overwritten)")
+    p.add_argument("--checkpoint", default=None,
+                   help="generator checkpoint (default: <run_dir>/checkpoint.pt of --profile/--generator)")
+    p.add_argument("--generator", choices=("unet", "resnet"), default=None,
+                   help="require the checkpoint to hold this generator")
+    p.add_argument("--side-by-side", action="store_true", help="also write <stem>_color_side.<ext>: input | output")
+    p.add_argument("--dropout", action="store_true",
+                   help="keep dropout on at test time, as the paper/pix2pix (§4.2); default off (deterministic)")
+    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,} = 100 MP)")
+    add_config_args(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m colorlib colorize``: 0 when every input was colorized, 1 when any failed, 2 on setup errors."""
+    from .config import config_from_args
+
+    args = _parser().parse_args(argv)
+    try:
+        cfg = config_from_args(args, **({"generator": args.generator} if args.generator else {}))
+        checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
+        colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
+                                   dropout=args.dropout or cfg.test_dropout)
+        out_dir = Path(args.out)
+        if out_dir.exists() and not out_dir.is_dir():
+            raise ValueError(f"{out_dir}: --out exists and is not a folder")
+        inputs = collect_inputs(args.inputs, exclude=out_dir if out_dir.is_dir() else None)
+        if not inputs:
+            raise ValueError(f"no image files found in {', '.join(args.inputs)}")
+        report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)
+    except (CheckpointError, ValueError, RuntimeError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(report.summary(out_dir))
+    return 0 if report.ok else 1
