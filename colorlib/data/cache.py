@@ -25,7 +25,7 @@ from colorlib.config import Config
 from colorlib.data.sources import DataError
 
 __all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "new_array",
-           "commit", "write_text", "read_summary", "complete_summary", "load_images"]
+           "commit", "write_text", "manifest_text", "read_summary", "complete_summary", "load_images"]
 
 FORMAT = "colorlib-data-1"
 SPLITS = ("train", "test")

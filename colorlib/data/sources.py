@@ -161,7 +161,7 @@ def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
     never shows a photo seen in training. Crop k uses photo k mod P: the first round is the
     whole photo (the §5.1 resize), later rounds random boxes of 25–100 % of the area.
     """
-    photos = bundled_photos(log)
+    photos = bundled_photos(log if split == "train" else (lambda line: None))  # note once
     names = seeded_order(list(photos), seed)
     n_test_photos = 0
     if n_test > 0:
