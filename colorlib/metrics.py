@@ -113,7 +113,10 @@ def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: 
         sd = float(d.std(ddof=1))
         half = float(stats.t.ppf(0.975, n - 1)) * sd / math.sqrt(n)
         boots = np.random.default_rng(seed).choice(d, size=(n_boot, n), replace=True).mean(1)
-        p = float(stats.ttest_1samp(d, 0.0).pvalue) if sd > 0 else (1.0 if mean == 0 else 0.0)
+        if sd > 1e-12 * max(1.0, abs(mean)):
+            p = float(stats.ttest_1samp(d, 0.0).pvalue)
+        else:  # all differences equal: no spread, the t statistic is undefined
+            p = 1.0 if mean == 0 else 0.0
         out.update(sd_diff=sd, t_lo=mean - half, t_hi=mean + half, p_value=p,
                    boot_lo=float(np.quantile(boots, 0.025)), boot_hi=float(np.quantile(boots, 0.975)))
     return out

@@ -193,6 +193,8 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
                          f"about run-to-run variation)**: "
                          f"{_verdict(pivot.loc[s, 'unet'].to_numpy(), pivot.loc[s, 'resnet'].to_numpy(), 'U-Net', 'ResNet')}\n")
     gray = per_image[per_image["model"] == "gray"].set_index("image")["l1"]
+    if gray.empty:
+        return "\n".join(parts)
     parts.append("## Each model against the gray baseline (A = model, B = gray: ab = 0)\n")
     rows = [_diff_row(f"{_NAMES.get(m, m)} seed {s} [{mode}]", g["l1"].to_numpy(), gray.loc[g["image"]].to_numpy())
             for (m, s, mode), g in runs.groupby(["model", "seed", "mode"], sort=False)]

@@ -1,0 +1,159 @@
+"""colorlib.evaluate end to end on a smoke run: real data cache, real (untrained) checkpoints.
+
+One evaluation (3 test images × U-Net, ResNet × eval, dropout) is shared by the module's tests;
+the numbers it wrote are checked against independent computations.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from skimage import color
+
+from colorlib import evaluate as ev
+from colorlib import metrics
+from colorlib.checkpoint import FORMAT, atomic_save, load_generator
+from colorlib.config import Config
+from colorlib.lab import lab_from_uint8, uint8_from_lab
+from colorlib.report import comparison_markdown, summarize
+
+
+def _save_run(cfg: Config, generator: str, seed: int) -> None:
+    from colorlib.models import build_generator
+
+    torch.manual_seed(seed)
+    run = cfg.replace(generator=generator, seed=seed)
+    model = build_generator(generator, pretrained=False)
+    atomic_save({"format": FORMAT, "generator": generator, "G": model.state_dict(),
+                 "config": run.to_dict(), "epoch": 1, "iteration": 1}, run.run_dir / "checkpoint.pt")
+
+
+@pytest.fixture(scope="module")
+def evaluated(tmp_path_factory):
+    from colorlib.data import load_images, prepare
+
+    root = tmp_path_factory.mktemp("evaluate")
+    cfg = Config.profile("smoke", n_test=3, data_root=str(root / "data"), run_root=str(root / "runs"),
+                         results_root=str(root / "results"))
+    prepare(cfg, progress=False)
+    for gen in ("unet", "resnet"):
+        _save_run(cfg, gen, 0)
+    summary = ev.evaluate(cfg, n_predictions=2, progress=False)
+    return cfg, summary, load_images(cfg, "test"), load_images(cfg, "train")
+
+
+def test_files_and_paper_numbers_in_the_same_table(evaluated):
+    cfg, summary, _, _ = evaluated
+    out = cfg.results_dir
+    for name in ("metrics.csv", "metrics.md", "per_image.csv", "comparison.md", "predictions_original.npy",
+                 "predictions_unet-seed0.npy", "predictions_resnet-seed0.npy"):
+        assert (out / name).is_file() and (out / name).stat().st_size > 0, name
+    table = pd.read_csv(out / "metrics.csv")
+    paper = table[table["kind"] == "paper (§6)"].set_index("model")["l1"]
+    assert paper.to_dict() == {"unet": 0.0917, "resnet": 0.0945}
+    assert set(table["kind"]) == {"run", "mean ± sd over seeds", "baseline", "paper (§6)"}
+    runs = table[table["kind"] == "run"]
+    assert sorted(zip(runs["model"], runs["mode"])) == sorted(
+        [("unet", "eval"), ("unet", "dropout"), ("resnet", "eval"), ("resnet", "dropout")])
+    md = (out / "metrics.md").read_text()
+    assert "0.0917" in md and "0.0945" in md and "baseline: gray" in md and "train median" in md
+    for reason in (metrics.fid_unavailable(), metrics.lpips_unavailable()):
+        if reason:  # skipped metrics are reported with their reason, never silently
+            assert reason in md
+    assert len(pd.read_csv(out / "per_image.csv")) == 3 * (2 + 2 * 2)
+
+
+def test_baselines_match_independent_computation(evaluated):
+    cfg, summary, test, train = evaluated
+    base = summary[summary["kind"] == "baseline"].set_index("model")
+    gray = np.mean([np.abs(color.rgb2lab(img)[..., 1:]).mean() / 110.0 for img in test])
+    assert base.loc["gray", "l1"] == pytest.approx(gray, rel=1e-4)
+    assert base.loc["gray", "l1"] == pytest.approx(base.loc["gray", "l1_pixel"], rel=1e-12)
+    ab = np.concatenate([color.rgb2lab(img)[..., 1:].reshape(-1, 2) for img in train]) / 110.0
+    median = np.median(ab, axis=0)
+    per_image = pd.read_csv(cfg.results_dir / "per_image.csv")
+    note = base.loc["train-median", "note"]
+    got = [float(x) for x in note.removeprefix("ab = (").rstrip(")").split(",")]
+    np.testing.assert_allclose(got, median, atol=2e-4)
+    expected = np.mean([np.abs(color.rgb2lab(img)[..., 1:] / 110.0 - median).mean() for img in test])
+    assert base.loc["train-median", "l1"] == pytest.approx(expected, abs=2e-4)
+    assert (per_image[per_image["model"] == "gray"]["cf_pred"] < 0.5).all()  # "no colour" is not colourful
+
+
+def test_model_scores_and_predictions_match_a_direct_forward(evaluated):
+    cfg, summary, test, _ = evaluated
+    per_image = pd.read_csv(cfg.results_dir / "per_image.csv")
+    model, _ = load_generator(cfg.replace(generator="unet").run_dir / "checkpoint.pt", expect="unet")
+    L, ab = lab_from_uint8(torch.from_numpy(np.array(test[:2])))  # the first batch (batch_size 2)
+    with torch.no_grad():
+        pred = model(L)
+    unet = per_image[(per_image["model"] == "unet") & (per_image["mode"] == "eval")].sort_values("image")
+    np.testing.assert_allclose(unet["l1"].to_numpy()[:2], metrics.ab_l1(pred, ab), rtol=1e-5)
+    saved = np.load(cfg.results_dir / "predictions_unet-seed0.npy")
+    assert saved.shape == (2, 256, 256, 3) and saved.dtype == np.uint8
+    assert np.abs(saved.astype(int) - uint8_from_lab(L, pred).numpy().astype(int)).max() <= 1
+    np.testing.assert_array_equal(np.load(cfg.results_dir / "predictions_original.npy"), test[:2])
+    # dropout mode: reproducible from the run's seed, and different from eval for the U-Net
+    with ev._mode(model, "dropout", seed=0):
+        pred_d = ev.predict_ab(model, L)
+    assert not model.training and all(not m.training for m in model.modules())  # restored
+    drop = per_image[(per_image["model"] == "unet") & (per_image["mode"] == "dropout")].sort_values("image")
+    np.testing.assert_allclose(drop["l1"].to_numpy()[:2], metrics.ab_l1(pred_d, ab), rtol=1e-5)
+    assert not torch.allclose(pred_d, pred)
+
+
+def test_resnet_dropout_mode_is_labelled_as_eval(evaluated):
+    _, summary, _, _ = evaluated
+    runs = summary[(summary["kind"] == "run") & (summary["model"] == "resnet")].set_index("mode")
+    assert runs.loc["dropout", "l1"] == runs.loc["eval", "l1"]
+    assert "no Dropout layers" in runs.loc["dropout", "note"]
+
+
+def test_comparison_is_paired_and_says_so(evaluated):
+    cfg, _, _, _ = evaluated
+    text = (cfg.results_dir / "comparison.md").read_text()
+    per_image = pd.read_csv(cfg.results_dir / "per_image.csv")
+    sel = per_image[(per_image["mode"] == "eval") & per_image["model"].isin(["unet", "resnet"])]
+    pivot = sel.pivot_table(index="image", columns="model", values="l1")
+    diff = (pivot["unet"] - pivot["resnet"]).mean()
+    assert f"{diff:+.4f}" in text
+    assert "seed 0 only" in text and "against the gray baseline" in text
+
+
+def test_summary_across_seeds_by_hand():
+    rows = []
+    for seed, (u, r) in enumerate([(0.10, 0.12), (0.11, 0.14), (0.09, 0.13)]):
+        for model, l1 in (("unet", u), ("resnet", r)):
+            for image in range(2):
+                rows.append({"model": model, "generator": model, "seed": seed, "mode": "eval", "image": image,
+                             "pixels": 4, "l1": l1 + 0.01 * image, "psnr": math.inf if image else 30.0,
+                             "ssim": 0.9, "cf_pred": 10.0, "cf_true": 20.0, "dcf": 10.0})
+    per_image = pd.DataFrame(rows)
+    s = summarize(per_image)
+    agg = s[s["kind"] == "mean ± sd over seeds"].set_index("model")
+    assert agg.loc["unet", "l1"] == pytest.approx(0.105)  # mean of 0.105, 0.115, 0.095
+    assert agg.loc["unet", "l1_sd"] == pytest.approx(0.01)
+    assert agg.loc["unet", "n_seeds"] == 3
+    run = s[(s["kind"] == "run") & (s["model"] == "unet")].iloc[0]
+    assert run["psnr"] == 30.0 and run["psnr_inf"] == 1  # inf left out of the mean, counted
+    text = comparison_markdown(per_image)
+    assert "Across 3 seeds" in text
+    assert "U-Net has the lower L1" in text  # −0.03 per seed, CI excludes 0
+
+
+def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
+    cfg = Config.profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
+                         data_root=str(tmp_path / "data"))
+    with pytest.raises(FileNotFoundError, match="no trained run"):
+        ev.find_runs(cfg, ["unet"], [0])
+    assert ev.main(["--profile", "smoke", "--set", f"run_root={tmp_path / 'runs'}"]) == 1
+    err = capsys.readouterr().err
+    assert "colorlib evaluate: no trained run" in err and str(tmp_path / "runs") in err
+    _save_run(cfg, "resnet", 3)
+    found = ev.find_runs(cfg, ["unet", "resnet"], [3])
+    assert list(found) == [("resnet", 3)]
+    assert "skipping unet seed 3: no checkpoint at" in capsys.readouterr().err
+    assert not (tmp_path / "results").exists()  # nothing half-written
