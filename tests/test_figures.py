@@ -1,0 +1,124 @@
+"""colorlib.figures on generated result files: every figure produced, non-empty, expected panels."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+from skimage import data, transform
+
+from colorlib import figures
+from colorlib.config import Config
+
+HIST_COLUMNS = ["epoch", "phase", "d_real", "d_fake", "d_loss", "g_bce", "g_l1", "g_loss", "seconds", "images_per_s"]
+
+
+def _photos(n: int, size: int = 64) -> np.ndarray:
+    imgs = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()][:n]
+    return np.stack([(transform.resize(i, (size, size), anti_aliasing=True) * 255).round().astype(np.uint8)
+                     for i in imgs])
+
+
+def _history(epochs: int = 4, pretrain: int = 1) -> pd.DataFrame:
+    rows = []
+    for e in range(1, epochs + 1):
+        gan = e > pretrain
+        rows.append({"epoch": e, "phase": "gan" if gan else "l1", "d_real": 0.6 if gan else np.nan,
+                     "d_fake": 0.5 if gan else np.nan, "d_loss": 0.55 if gan else np.nan,
+                     "g_bce": 2.0 / e if gan else np.nan, "g_l1": 0.2 / e, "g_loss": 20 / e,
+                     "seconds": 1.0, "images_per_s": 4.0})
+    return pd.DataFrame(rows, columns=HIST_COLUMNS)
+
+
+def _per_image(n: int) -> pd.DataFrame:
+    rows = []
+    for model, gen, seed, mode, base in (("unet", "unet", 0, "eval", 0.09), ("unet", "unet", 0, "dropout", 0.1),
+                                         ("resnet", "resnet", 0, "eval", 0.1), ("gray", "", None, "-", 0.12),
+                                         ("train-median", "", None, "-", 0.11)):
+        for i in range(n):
+            rows.append({"model": model, "generator": gen, "seed": seed, "mode": mode, "image": i,
+                         "pixels": 64 * 64, "l1": base + 0.01 * i})
+    return pd.DataFrame(rows)
+
+
+def _titles(fig) -> list[str]:
+    return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+def test_fig5_has_the_paper_panels():
+    fig = figures.fig5_lab_channels(_photos(1)[0])
+    assert _titles(fig) == ["Original (sRGB)", "Scaled L*a*b* (as RGB)", "L* (lightness, 0–100)",
+                            "a* (green − / red +)", "b* (blue − / yellow +)"]
+    assert len(fig.axes) == 5 + 3  # five images and three colour bars
+
+
+def test_fig7_grid_rows_columns_and_l1_labels():
+    imgs = _photos(3)
+    fig = figures.fig7_comparison(imgs, {"U-Net": imgs[:, ::-1], "ResNet": 255 - imgs},
+                                  {"U-Net": np.array([0.1, 0.2, 0.3])})
+    assert len(fig.axes) == 3 * 4
+    assert _titles(fig) == ["Original", "Grayscale (input L*)", "U-Net", "ResNet"]
+    grid = np.array(fig.axes).reshape(3, 4)  # rows = images, columns as titled
+    assert [ax.get_xlabel() for ax in grid[:, 2]] == ["L1 = 0.1000", "L1 = 0.2000", "L1 = 0.3000"]
+    assert [ax.get_xlabel() for ax in grid[:, 3]] == ["", "", ""]  # no L1 given for the ResNet
+    gray = grid[1, 1].get_images()[0].get_array()  # the grayscale column holds R = G = B
+    assert np.allclose(gray[..., 0], gray[..., 1], atol=1e-3) and np.allclose(gray[..., 1], gray[..., 2], atol=1e-3)
+
+
+def test_loss_figure_panels_scaling_and_reference_lines():
+    h = _history()
+    fig = figures.fig_losses(h, "unet", 9, test_l1=0.123)
+    top, bottom = fig.axes
+    lines = {ln.get_label(): ln for ln in top.get_lines()}
+    np.testing.assert_allclose(lines["G: BCE × 0.1 (Eq. 17)"].get_ydata(), 0.1 * h["g_bce"])
+    np.testing.assert_allclose(lines["D: BCE (Eq. 16)"].get_ydata(), h["d_loss"])
+    labels = [ln.get_label() for ln in bottom.get_lines()]
+    assert labels == ["G: train L1 (Eq. 18)", "paper: test L1 0.0917", "ours: test L1 0.1230 (eval)"]
+    assert bottom.get_xlabel() == "epoch" and "Fig. 9" in top.get_title()
+    assert len(top.patches) == 1  # the shaded L1-only pretraining epoch
+
+
+def test_l1_histogram_has_models_baselines_and_paper():
+    fig = figures.fig_l1_hist(_per_image(4), seed=0)
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert [lb.split(":")[0] for lb in labels] == ["U-Net seed 0", "ResNet seed 0", "gray baseline (ab = 0)",
+                                                   "train-median baseline", "paper U-Net", "paper ResNet"]
+    assert "mean 0.1050" in labels[0]  # eval mode only: 0.09 + 0.01·(0..3) averaged
+
+
+def test_history_with_missing_columns_is_a_clear_error(tmp_path):
+    bad = tmp_path / "history.csv"
+    _history().drop(columns=["g_l1"]).to_csv(bad, index=False)
+    with pytest.raises(figures.FigureInputError, match=f"{bad}: missing columns g_l1"):
+        figures._read_history(bad)
+
+
+def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
+    cfg = Config.profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
+                         data_root=str(tmp_path / "data"))
+    out = cfg.results_dir
+    out.mkdir(parents=True)
+    imgs = _photos(3)
+    np.save(out / "predictions_original.npy", imgs)
+    np.save(out / "predictions_unet-seed0.npy", imgs[:, :, ::-1])  # no ResNet predictions
+    _per_image(3).to_csv(out / "per_image.csv", index=False)
+    run = cfg.replace(generator="unet").run_dir
+    run.mkdir(parents=True)
+    _history().to_csv(run / "history.csv", index=False)  # no ResNet run either
+
+    paths = figures.make_figures(cfg)
+    names = {p.relative_to(out).as_posix() for p in paths}
+    expected_png = {"fig5_lab_channels.png", "fig7_comparison.png", "fig9_unet_losses.png", "fig_l1_hist.png"}
+    tables = {f"tables/{f}.{ext}" for f in ("fig10", "fig11", "fig12", "fig13", "fig15") for ext in ("csv", "md")}
+    assert names == expected_png | tables
+    for name in expected_png:
+        with Image.open(out / name) as im:
+            assert im.format == "PNG" and im.size[0] > 300 and im.size[1] > 200
+            assert np.asarray(im.convert("L")).std() > 5  # not a blank canvas
+    err = capsys.readouterr().err
+    assert "skipping fig8_resnet_losses.png: no " in err and "resnet-seed0" in err
+    assert "fig7_comparison.png without ResNet" in err
+    fig10 = pd.read_csv(out / "tables" / "fig10.csv")
+    assert fig10["match"].all() and fig10["layer"].iloc[-1] == "Total"
+    assert "| Conv2d |" in (out / "tables" / "fig15.md").read_text()
+    assert not list(out.rglob("*.tmp"))  # nothing half-written left behind
