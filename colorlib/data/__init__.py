@@ -10,7 +10,7 @@ Modules: :mod:`.sources` (folder, bundled photos, resize policy, grayscale test)
 """
 from colorlib.data.cache import load_images
 from colorlib.data.download import DownloadError, DownloadPolicy
-from colorlib.data.prepare import main, prepare
+from colorlib.data.prepare import main, prepare, summary_line
 from colorlib.data.sources import DataError
 
-__all__ = ["prepare", "load_images", "main", "DataError", "DownloadError", "DownloadPolicy"]
+__all__ = ["prepare", "load_images", "summary_line", "main", "DataError", "DownloadError", "DownloadPolicy"]
