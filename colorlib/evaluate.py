@@ -151,7 +151,7 @@ def evaluate_arrays(test_images: np.ndarray, models: dict[tuple[str, int], nn.Mo
             _log(f"evaluate: {name} skipped: {reason}")
 
     # (model, generator, seed, mode, predictor); a predictor maps L → ab on the device
-    jobs: list[tuple[str, str, object, str, Callable, str]] = [
+    jobs: list[tuple[str, str, object, str, Callable | tuple, str]] = [
         ("gray", "", pd.NA, "-", lambda L: torch.zeros(L.shape[0], 2, *L.shape[2:], device=L.device), "ab = 0")]
     if median_ab is not None:
         m = median_ab.to(device).view(1, 2, 1, 1)

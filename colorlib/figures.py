@@ -230,7 +230,7 @@ def make_figures(cfg) -> list[Path]:
     if example is not None and len(example):
         made.append(save_figure(fig5_lab_channels(np.array(example[0])), out / "fig5_lab_channels.png"))
 
-    preds, l1 = {}, {}
+    preds, l1, absent = {}, {}, []
     for gen in ("unet", "resnet"):
         path = out / f"predictions_{gen}-seed{seed}.npy"
         if path.is_file():
@@ -239,10 +239,12 @@ def make_figures(cfg) -> list[Path]:
                 sel = per_image[(per_image["model"] == gen) & (per_image["seed"] == seed) & (per_image["mode"] == "eval")]
                 l1[_NAMES[gen]] = sel.sort_values("image")["l1"].to_numpy()
         else:
-            print(f"figures: fig7_comparison.png without {_NAMES[gen]}: no {path}", file=sys.stderr)
+            absent.append(f"figures: fig7_comparison.png without {_NAMES[gen]}: no {path}")
     if original is None or not preds:
         _skip("fig7_comparison.png", f"no predictions in {out} (run `python -m colorlib evaluate` first)")
     else:
+        for line in absent:
+            print(line, file=sys.stderr)
         made.append(save_figure(fig7_comparison(original, preds, l1), out / "fig7_comparison.png"))
 
     for gen, no in (("resnet", 8), ("unet", 9)):

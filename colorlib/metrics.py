@@ -155,7 +155,7 @@ def inception_features(rgb: np.ndarray, net: torch.nn.Module, device: str = "cpu
     std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
     out = []
     for i in range(0, len(rgb), batch_size):
-        x = torch.as_tensor(np.ascontiguousarray(rgb[i:i + batch_size]), device=device)
+        x = torch.as_tensor(np.array(rgb[i:i + batch_size]), device=device)  # a writable copy
         x = x.permute(0, 3, 1, 2).float().div(255.0)
         x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
         out.append(net((x - mean) / std).double().cpu())
