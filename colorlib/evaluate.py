@@ -38,7 +38,7 @@ from . import metrics
 from .lab import denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb, uint8_from_lab
 
 __all__ = ["MODES", "BASELINES", "evaluate", "evaluate_arrays", "predict_ab", "train_median_ab",
-           "score_batch", "find_runs", "main"]
+           "score_batch", "find_runs", "split_mismatches", "main"]
 
 MODES = ("eval", "dropout")
 BASELINES = ("gray", "train-median")
@@ -237,12 +237,35 @@ def evaluate(cfg, generators: Iterable[str] = ("unet", "resnet"), seeds: Iterabl
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
     runs = find_runs(cfg, generators, seeds)
     device = cfg.resolve_device()
-    models = {key: load_generator(path, expect=key[0], device=device)[0] for key, path in runs.items()}
+    loaded = {key: load_generator(path, expect=key[0], device=device) for key, path in runs.items()}
     test_images = load_images(cfg, "test")
     median_ab = train_median_ab(load_images(cfg, "train"))
-    per_image, set_df, preds = evaluate_arrays(test_images, models, median_ab, modes, device,
-                                               max(1, cfg.batch_size), n_predictions, progress)
+    per_image, set_df, preds = evaluate_arrays(test_images, {k: m for k, (m, _) in loaded.items()}, median_ab,
+                                               modes, device, max(1, cfg.batch_size), n_predictions, progress)
+    for (gen, seed), text in split_mismatches(cfg, {k: c for k, (_, c) in loaded.items()}).items():
+        _log(f"evaluate: warning: {gen} seed {seed} {text}")
+        sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
+        set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
     return write_results(cfg.results_dir, per_image, set_df, preds)
+
+
+def split_mismatches(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[str, int], str]:
+    """Runs trained on another data cache than the one evaluated (e.g. a seed-dependent split):
+    {(generator, seed): what differs}. Their training images may be among these test images."""
+    from .config import Config
+    from .data.cache import cache_key
+
+    want, out = cache_key(cfg), {}
+    for key, ckpt in checkpoints.items():
+        if not isinstance(ckpt.get("config"), dict):
+            continue
+        have = cache_key(Config.from_dict(ckpt["config"]))
+        diff = ", ".join(f"{k}={have.get(k)!r}" for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k))
+        if diff:
+            out[key] = (f"was trained on another data split ({diff}; evaluated on "
+                        f"{', '.join(f'{k}={want[k]!r}' for k in want if have.get(k) != want[k])}): "
+                        f"its training images may be among these test images")
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

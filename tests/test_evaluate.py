@@ -157,3 +157,13 @@ def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     assert list(found) == [("resnet", 3)]
     assert "skipping unet seed 3: no checkpoint at" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()  # nothing half-written
+
+
+def test_runs_trained_on_another_split_are_flagged(evaluated):
+    cfg, summary, _, _ = evaluated
+    same = {"config": cfg.replace(generator="unet", seed=cfg.seed).to_dict()}
+    other = {"config": cfg.replace(generator="unet", seed=cfg.seed + 1).to_dict()}
+    found = ev.split_mismatches(cfg, {("unet", 0): same, ("unet", 1): other})
+    assert list(found) == [("unet", 1)]
+    assert "seed=1" in found[("unet", 1)] and "may be among these test images" in found[("unet", 1)]
+    assert not summary["note"].fillna("").str.contains("another data split").any()  # the fixture's runs match
