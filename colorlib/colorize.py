@@ -5,7 +5,8 @@ The networks see 256×256 (§5.1). A user's photo is larger, in any mode, often 
 full-resolution lightness):
 
 1. decode with :func:`colorlib.images.open_rgb` (EXIF orientation, any mode → 8-bit RGB);
-2. resize the whole frame to 256×256 (bicubic, aspect-distorting, as the training data, §5.1),
+2. resize the whole frame to 256×256 exactly as the training data (aspect-distorting bicubic,
+   :func:`colorlib.data.sources.square`, §5.1),
    take its normalized L* (Eq. 4) and predict ab with the generator (Eq. 7, 9);
 3. upsample ab bilinearly to the oriented full size;
 4. put it under the L* of the full-resolution input (Eq. 8/11) and convert Lab → sRGB;
@@ -28,6 +29,7 @@ import os
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from .checkpoint import CheckpointError, load_generator
+from .data.sources import square
 from .images import DEFAULT_MAX_PIXELS, ImageError, is_image_path, open_rgb
 from .lab import AB_SCALE, L_SCALE, L_SHIFT, _RGB_FROM_XYZ, _WHITE_D65, _XYZ_FROM_RGB
 
@@ -52,28 +55,21 @@ _JPEG_SUFFIXES = (".jpg", ".jpeg")
 
 
 # ----------------------------------------------------------------------------- colour maths
-def _srgb_to_linear(v: np.ndarray) -> np.ndarray:
-    return np.where(v > 0.04045, ((v + 0.055) / 1.055) ** 2.4, v / 12.92)
-
-
-def _linear_to_srgb(v: np.ndarray) -> np.ndarray:
-    return np.where(v > 0.0031308, 1.055 * np.maximum(v, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * v)
-
-
-# Y (relative luminance, white = 1) of every uint8 level of each channel, so that
-# Y = Y_R[r] + Y_G[g] + Y_B[b]: the middle row of lab._XYZ_FROM_RGB times the sRGB curve (Eq. 5).
-_LINEAR = _srgb_to_linear(np.arange(256, dtype=np.float64) / 255.0)
-_Y_LUT = torch.from_numpy((_XYZ_FROM_RGB[1].numpy()[:, None] * _LINEAR[None, :]).astype(np.float32))
-# linear RGB in [0, 1] → uint8 sRGB, sampled finely enough (step 2⁻¹⁶) to be exact to ±1 level.
+# Lookup tables (built once, small): Y (relative luminance, white = 1) of each uint8 level per
+# channel, Y = Y_R[r] + Y_G[g] + Y_B[b] — the sRGB curve and the middle row of lab._XYZ_FROM_RGB;
+# and linear RGB [0, 1] → uint8 sRGB in steps of 2⁻¹⁶, fine enough to be exact to ±1 level.
+_V = np.arange(256, dtype=np.float64) / 255.0
+_Y_LUT = torch.from_numpy((_XYZ_FROM_RGB[1].numpy()[:, None] * np.where(
+    _V > 0.04045, ((_V + 0.055) / 1.055) ** 2.4, _V / 12.92)[None, :]).astype(np.float32))
 _GAMMA_STEPS = 1 << 16
-_GAMMA_LUT = torch.from_numpy(np.rint(255.0 * np.clip(_linear_to_srgb(
-    np.arange(_GAMMA_STEPS + 1, dtype=np.float64) / _GAMMA_STEPS), 0, 1)).astype(np.uint8))
-# XYZ → linear RGB with the D65 white folded in, so it acts on (fx³, fy³, fz³)-style ratios.
-_RGB_FROM_XYZN = (_RGB_FROM_XYZ * _WHITE_D65[None, :]).float()
+_T = np.arange(_GAMMA_STEPS + 1, dtype=np.float64) / _GAMMA_STEPS
+_GAMMA_LUT = torch.from_numpy(np.rint(255.0 * np.clip(np.where(
+    _T > 0.0031308, 1.055 * np.maximum(_T, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * _T), 0, 1)).astype(np.uint8))
+_RGB_FROM_XYZN = (_RGB_FROM_XYZ * _WHITE_D65[None, :]).float()  # acts on white-relative XYZ
 
 
 def _f_inv(f: Tensor) -> Tensor:
-    """CIE f⁻¹ (Eq. 5 inverted): t³ above 6/29, linear below."""
+    """CIE f⁻¹ (Eq. 5 inverted): f³ above 6/29, linear below."""
     return torch.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
 
 
@@ -91,9 +87,32 @@ def _lab_stripe_to_rgb(Y: Tensor, ab: Tensor, matrix: Tensor, gamma: Tensor) -> 
     fy = torch.where(Y > 0.008856, Y.clamp(min=0.008856).pow(1.0 / 3.0), 7.787 * Y + 16.0 / 116.0)
     x = _f_inv(fy + ab[0] / 500.0)
     z = _f_inv((fy - ab[1] / 200.0).clamp(min=0.0))
-    xyz = torch.stack([x, Y, z], dim=-1)                # f⁻¹(fy) = Y                # h×W×3, white-relative
+    xyz = torch.stack([x, Y, z], dim=-1)                # h×W×3 white-relative; f⁻¹(fy) = Y
     linear = (xyz @ matrix.T).clamp_(0.0, 1.0)          # h×W×3 linear sRGB
     return gamma[linear.mul_(_GAMMA_STEPS).round_().long()]
+
+
+def _run_stripes(fn, bounds: list[tuple[int, int]], device: torch.device) -> None:
+    """Run ``fn(r0, r1)`` over row stripes. On CPU: one stripe per thread, each single-threaded.
+
+    Torch's intra-op threads meet at a barrier after every op; on a busy machine (more runnable
+    threads than cores) each barrier can wait a whole scheduler slice, which made the
+    full-resolution step ~10× slower. Independent stripes on a thread pool (torch ops release the
+    GIL) use the same cores with no barrier, as fast on an idle machine and robust on a busy one.
+    """
+    threads = torch.get_num_threads()
+    workers = min(threads, len(bounds))
+    if device.type != "cpu" or workers <= 1:
+        for r0, r1 in bounds:
+            fn(r0, r1)
+        return
+    torch.set_num_threads(1)
+    try:
+        with ThreadPoolExecutor(workers, thread_name_prefix="colorize") as pool:
+            for _ in pool.map(lambda b: fn(*b), bounds):
+                pass
+    finally:
+        torch.set_num_threads(threads)
 
 
 # ----------------------------------------------------------------------------- the colorizer
@@ -123,15 +142,14 @@ class Colorizer:
         self._matrix = _RGB_FROM_XYZN.to(self.device)
 
     @torch.inference_mode()
-    def predict_ab(self, small: Image.Image) -> Tensor:
-        """A 256×256 RGB image → predicted ab in Lab units, 1×2×256×256 float32 (Eq. 4, 7, 9)."""
-        rgb = torch.from_numpy(np.array(small)).to(self.device)
+    def predict_ab(self, small: np.ndarray) -> Tensor:
+        """uint8 RGB 256×256×3 → predicted ab in Lab units, 1×2×256×256 float32 (Eq. 4, 7, 9)."""
+        rgb = torch.tensor(small, device=self.device)  # a copy: the array may be read-only
         Y = _luminance(rgb, self._y_lut)
         L = 116.0 * torch.where(Y > 0.008856, Y.clamp(min=0.008856).pow(1.0 / 3.0),
                                 7.787 * Y + 16.0 / 116.0) - 16.0
         L_norm = (L / L_SCALE - L_SHIFT)[None, None]   # Eq. 4: L/50 − 1
-        ab = self.model(L_norm).float() * AB_SCALE      # Eq. 6 inverted: a = 110·â
-        return ab
+        return self.model(L_norm).float() * AB_SCALE   # Eq. 6 inverted: a = 110·â
 
     @torch.inference_mode()
     def colorize(self, image: Image.Image) -> Image.Image:
@@ -140,8 +158,7 @@ class Colorizer:
             raise ValueError(f"Colorizer.colorize expects an RGB image, got mode {image.mode!r}")
         t0 = time.perf_counter()
         W, H = image.size
-        small = image.resize((NET_SIZE, NET_SIZE), Image.BICUBIC, reducing_gap=3.0)
-        ab = self.predict_ab(small)                      # 1×2×256×256
+        ab = self.predict_ab(square(image, NET_SIZE))  # the training data's resize (§5.1)
         t1 = time.perf_counter()
         # Bilinear upsampling is separable: widen once to 256×W, then blend rows per stripe.
         ab_rows = F.interpolate(ab, size=(NET_SIZE, W), mode="bilinear", align_corners=False)[0]
@@ -151,13 +168,17 @@ class Colorizer:
         w1 = (src - i0).float()[:, None]
         rgb = torch.from_numpy(np.array(image)).to(self.device)
         out = torch.empty_like(rgb)
+
+        def stripe(r0: int, r1: int) -> None:
+            with torch.inference_mode():  # thread-local: set again in pool threads
+                w = w1[r0:r1]
+                ab_full = ab_rows[:, i0[r0:r1]] * (1 - w) + ab_rows[:, i1[r0:r1]] * w   # 2×h×W
+                Y = _luminance(rgb[r0:r1], self._y_lut)
+                out[r0:r1] = _lab_stripe_to_rgb(Y, ab_full, self._matrix, self._gamma)
+
         step = max(1, STRIPE_PIXELS // W)
-        for r0 in range(0, H, step):
-            r1 = min(H, r0 + step)
-            a, b, w = i0[r0:r1], i1[r0:r1], w1[r0:r1]
-            ab_full = ab_rows[:, a] * (1 - w) + ab_rows[:, b] * w    # 2×h×W
-            Y = _luminance(rgb[r0:r1], self._y_lut)
-            out[r0:r1] = _lab_stripe_to_rgb(Y, ab_full, self._matrix, self._gamma)
+        bounds = [(r0, min(H, r0 + step)) for r0 in range(0, H, step)]
+        _run_stripes(stripe, bounds, self.device)
         result = Image.fromarray(out.cpu().numpy(), "RGB")
         t2 = time.perf_counter()
         self.timings = {"network": t1 - t0, "full_res": t2 - t1}
@@ -181,7 +202,7 @@ class Colorizer:
             pair = Image.new("RGB", (2 * image.width, image.height))
             pair.paste(image, (0, 0))
             pair.paste(color, (image.width, 0))
-            written.append(_save_atomic(pair, dst.with_name(f"{dst.stem}_side{dst.suffix}")))
+            written.append(_save_atomic(pair, _side_name(dst)))
         self.timings = {"decode": t1 - t0, **stages, "encode": time.perf_counter() - t2}
         return written
 
@@ -240,8 +261,8 @@ def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: b
     plan = []
     for src in inputs:
         base = output_name(src)
-        stem, ext = base[: -len("_color") - len(Path(base).suffix)], Path(base).suffix
-        name, k = base, 1
+        ext = Path(base).suffix
+        stem, name, k = base[: -len("_color" + ext)], base, 1
         while name.casefold() in taken:  # case-insensitive: safe on macOS/Windows file systems
             k += 1
             name = f"{stem}_{k}_color{ext}"
@@ -287,10 +308,6 @@ class BatchReport:
     written: dict[Path, list[Path]] = field(default_factory=dict)
     failed: dict[Path, str] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        return not self.failed
 
     def summary(self, out_dir: str | os.PathLike) -> str:
         n = len(self.written) + len(self.failed)
@@ -370,18 +387,19 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         cfg = config_from_args(args, **({"generator": args.generator} if args.generator else {}))
-        checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
-        colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
-                                   dropout=args.dropout or cfg.test_dropout)
         out_dir = Path(args.out)
         if out_dir.exists() and not out_dir.is_dir():
             raise ValueError(f"{out_dir}: --out exists and is not a folder")
         inputs = collect_inputs(args.inputs, exclude=out_dir if out_dir.is_dir() else None)
         if not inputs:
             raise ValueError(f"no image files found in {', '.join(args.inputs)}")
+        plan_outputs(inputs, out_dir, args.side_by_side)  # refuse to overwrite an input, early
+        checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
+        colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
+                                   dropout=args.dropout or cfg.test_dropout)
         report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)
     except (CheckpointError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(report.summary(out_dir))
-    return 0 if report.ok else 1
+    return 1 if report.failed else 0

@@ -64,9 +64,9 @@ def _L(rgb: np.ndarray) -> np.ndarray:
 def test_matches_the_reference_lab_pipeline(unet, cat):
     """The fast stripe path equals lab.py: L* of the full image ⊕ bilinear-upsampled 256² ab."""
     out = np.asarray(unet.colorize(Image.fromarray(cat))).astype(int)
-    small = Image.fromarray(cat).resize((NET_SIZE, NET_SIZE), Image.BICUBIC, reducing_gap=3.0)
+    small = np.asarray(Image.fromarray(cat).resize((NET_SIZE, NET_SIZE), Image.Resampling.BICUBIC))
     with torch.no_grad():
-        L_small, _ = lab.lab_from_uint8(torch.from_numpy(np.array(small))[None])
+        L_small, _ = lab.lab_from_uint8(torch.from_numpy(small.copy())[None])
         ab = F.interpolate(unet.model(L_small), size=cat.shape[:2], mode="bilinear", align_corners=False)
         L_full, _ = lab.lab_from_uint8(torch.from_numpy(cat.copy())[None])
         ref = lab.uint8_from_lab(L_full, ab)[0].numpy().astype(int)
