@@ -167,7 +167,8 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
     and each model against the gray baseline (does it beat "no colour"?)."""
     parts = ["# U-Net vs ResNet on the paper's metric (test L1, ab/110; lower is better)\n",
              "A = U-Net, B = ResNet; differences are A − B, paired by test image (per seed) or by seed "
-             "(across seeds: the per-seed mean L1s, Student t with n_seeds − 1 df).\n"]
+             "(across seeds: the per-seed mean L1s, Student t with n_seeds − 1 df). Verdicts use the t interval; "
+             "the percentile bootstrap is shown beside it but is too narrow for small n (≲ 20).\n"]
     runs = per_image[per_image["generator"] != ""]
     for mode in runs["mode"].unique():
         pivot = runs[runs["mode"] == mode].pivot_table(index=["seed", "image"], columns="model", values="l1")
