@@ -39,6 +39,7 @@ class Config:
     n_train: int = 24                # images in the train split
     n_test: int = 8                  # images in the test split
     image_size: int = 256            # W = H = 256 (§5.1)
+    split_seed: int = 0              # which images form train/test; fixed across training seeds
     # --- model (§4.2, App. A) ---
     generator: str = "unet"          # unet | resnet
     pretrained: str = "imagenet"     # ResNet encoder: imagenet | none | path to resnet18 weights
@@ -53,7 +54,7 @@ class Config:
     init_std: float = 0.02           # N(0, 0.02) init
     l1_pretrain_epochs: int = 0      # L1-only generator epochs before the GAN (ablation)
     flip: bool = True                # random horizontal flip p = 0.5 on the train set
-    seed: int = 0
+    seed: int = 0                    # training seed: weights, data order, flips, dropout
     # --- runtime ---
     device: str = "auto"             # auto | cpu | cuda | cuda:1 ...
     amp: str = "auto"                # auto (bf16 on CUDA) | bf16 | off

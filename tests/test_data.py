@@ -21,7 +21,7 @@ S = 32  # tiny cache images keep these tests fast
 
 def _cfg(tmp_path: Path, **changes) -> Config:
     base = dict(source="folder", folder=str(tmp_path / "images"), n_train=4, n_test=2,
-                image_size=S, seed=0, data_root=str(tmp_path / "data"),
+                image_size=S, split_seed=0, data_root=str(tmp_path / "data"),
                 results_root=str(tmp_path / "results"))
     return Config.profile("smoke", **{**base, **changes})
 
@@ -81,7 +81,7 @@ def test_folder_corpus_of_awkward_files(tmp_path, capsys):
               "palette.png", "rgba.png", "rotated.jpg"}
     # all 9 usable images are needed; with a seed whose order ends on one, every file is visited
     seed = next(s for s in range(100) if seeded_order(files, s)[-1] in usable)
-    cfg = _cfg(tmp_path, n_train=6, n_test=3, seed=seed)
+    cfg = _cfg(tmp_path, n_train=6, n_test=3, split_seed=seed)
     summary = prepare(cfg, progress=False)
     assert summary["skipped"] == expected["skipped"]
     assert summary["grayscale_replaced_total"] == expected["gray"] and summary["used"] == 9
@@ -128,7 +128,7 @@ def test_split_depends_on_seed_only(tmp_path):
         Image.fromarray(_photo(40 + k)).save(images / f"p{k:02d}.png")
 
     def split(seed: int, where: str) -> tuple[list, list]:
-        cfg = _cfg(tmp_path, n_train=6, n_test=3, seed=seed, data_root=str(tmp_path / where))
+        cfg = _cfg(tmp_path, n_train=6, n_test=3, split_seed=seed, data_root=str(tmp_path / where))
         prepare(cfg, progress=False)
         rows = _manifest(cfg)
         return [r["id"] for r in rows if r["split"] == "train"], [r["id"] for r in rows if r["split"] == "test"]
@@ -137,6 +137,10 @@ def test_split_depends_on_seed_only(tmp_path):
     assert split(0, "b") == (train0, test0)
     assert not set(train0) & set(test0)
     assert split(1, "c") != (train0, test0)
+    # the training seed does not touch the split: every run of a profile shares one test set
+    cfg = _cfg(tmp_path, n_train=6, n_test=3, split_seed=0, data_root=str(tmp_path / "a"))
+    assert prepare(cfg.replace(seed=7), progress=False)["reused"] is True
+    assert load_images(cfg.replace(seed=7), "test").shape == (3, S, S, 3)
 
 
 def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
@@ -166,7 +170,7 @@ def test_failed_run_leaves_nothing_half_written(tmp_path):
     prepare(cfg, progress=False)
     (images / "p0.png").write_bytes(b"broken")  # now only 4 usable images for 3 + 2
     with pytest.raises(DataError, match="only 2 usable images for the 3 of the train split"):
-        prepare(cfg.replace(seed=1), progress=False)
+        prepare(cfg.replace(split_seed=1), progress=False)
     assert sorted(p.name for p in cfg.data_dir.iterdir()) == ["manifest.csv", "test.npy", "train.npy"]
     with pytest.raises(DataError):  # the old cache is no longer marked complete
         load_images(cfg, "train")

@@ -162,8 +162,9 @@ def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
 def test_runs_trained_on_another_split_are_flagged(evaluated):
     cfg, summary, _, _ = evaluated
     same = {"config": cfg.replace(generator="unet", seed=cfg.seed).to_dict()}
-    other = {"config": cfg.replace(generator="unet", seed=cfg.seed + 1).to_dict()}
-    found = ev.split_mismatches(cfg, {("unet", 0): same, ("unet", 1): other})
+    other_seed = {"config": cfg.replace(generator="unet", seed=cfg.seed + 2).to_dict()}  # same split
+    other = {"config": cfg.replace(generator="unet", seed=cfg.seed + 1, split_seed=cfg.split_seed + 1).to_dict()}
+    found = ev.split_mismatches(cfg, {("unet", 0): same, ("unet", 2): other_seed, ("unet", 1): other})
     assert list(found) == [("unet", 1)]
-    assert "seed=1" in found[("unet", 1)] and "may be among these test images" in found[("unet", 1)]
+    assert "split_seed=1" in found[("unet", 1)] and "may be among these test images" in found[("unet", 1)]
     assert not summary["note"].fillna("").str.contains("another data split").any()  # the fixture's runs match

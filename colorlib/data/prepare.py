@@ -151,13 +151,13 @@ def _streams(cfg: Config, pool: ThreadPoolExecutor, window: int, policy: Downloa
              log: Callable[[str], None]) -> dict[str, Iterator[_Result]]:
     size = cfg.image_size
     if cfg.source == "folder":  # one seeded order: the test split takes the front, train the rest
-        shared = _ordered(pool, folder_candidates(cfg.folder, cfg.seed), size, window)
+        shared = _ordered(pool, folder_candidates(cfg.folder, cfg.split_seed), size, window)
         return {"test": shared, "train": shared}
     if cfg.source == "bundled":
-        return {split: _ordered(pool, bundled_candidates(split, cfg.n_train, cfg.n_test, cfg.seed, log),
+        return {split: _ordered(pool, bundled_candidates(split, cfg.n_train, cfg.n_test, cfg.split_seed, log),
                                 size, window) for split in ("test", "train")}
     from colorlib.data.coco import coco_candidates
-    return {split: _ordered(pool, coco_candidates(split, cfg.data_dir, cfg.seed, cfg.coco_root, policy, log),
+    return {split: _ordered(pool, coco_candidates(split, cfg.data_dir, cfg.split_seed, cfg.coco_root, policy, log),
                             size, window) for split in ("test", "train")}
 
 
@@ -165,7 +165,8 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     """Build ``cfg.data_dir``'s train.npy / test.npy / manifest.csv / summary.json; return the summary.
 
     Uses cfg.source (coco | folder | bundled), cfg.folder, cfg.coco_root, cfg.n_train,
-    cfg.n_test, cfg.image_size (S) and cfg.seed. Idempotent: a complete cache for the same
+    cfg.n_test, cfg.image_size (S) and cfg.split_seed (not the training seed: every run of a
+    profile shares one train/test split). Idempotent: a complete cache for the same
     key is returned as is (``summary["reused"] = True``). The manifest is also copied to
     ``cfg.results_dir / "manifest.csv"`` so the split can be checked next to the results.
     ``policy`` sets download timeouts, retries, workers and mirror URLs (source=coco).
