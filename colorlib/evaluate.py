@@ -242,7 +242,12 @@ def evaluate(cfg, generators: Iterable[str] = ("unet", "resnet"), seeds: Iterabl
     median_ab = train_median_ab(load_images(cfg, "train"))
     per_image, set_df, preds = evaluate_arrays(test_images, {k: m for k, (m, _) in loaded.items()}, median_ab,
                                                modes, device, max(1, cfg.batch_size), n_predictions, progress)
-    for (gen, seed), text in split_mismatches(cfg, {k: c for k, (_, c) in loaded.items()}).items():
+    notes = split_mismatches(cfg, {k: c for k, (_, c) in loaded.items()})
+    for key, (_, ckpt) in loaded.items():  # say plainly when a ResNet encoder was not ImageNet's (§4.2)
+        if str(ckpt.get("encoder_init", "")).startswith("random"):
+            text = f"its ResNet encoder started from {ckpt['encoder_init']}, NOT the paper's ImageNet weights"
+            notes[key] = f"{notes[key]}; {text}" if key in notes else text
+    for (gen, seed), text in notes.items():
         _log(f"evaluate: warning: {gen} seed {seed} {text}")
         sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
         set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]

@@ -28,7 +28,9 @@ def _save_run(cfg: Config, generator: str, seed: int) -> None:
     run = cfg.replace(generator=generator, seed=seed)
     model = build_generator(generator, pretrained=False)
     atomic_save({"format": FORMAT, "generator": generator, "G": model.state_dict(),
-                 "config": run.to_dict(), "epoch": 1, "iteration": 1}, run.run_dir / "checkpoint.pt")
+                 "config": run.to_dict(), "epoch": 1, "iteration": 1,
+                 "encoder_init": "random (pretrained=none)" if generator == "resnet" else "n/a"},
+                run.run_dir / "checkpoint.pt")
 
 
 @pytest.fixture(scope="module")
@@ -157,6 +159,13 @@ def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     assert list(found) == [("resnet", 3)]
     assert "skipping unet seed 3: no checkpoint at" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()  # nothing half-written
+
+
+def test_random_resnet_encoder_is_said_plainly(evaluated):
+    cfg, _, _, _ = evaluated
+    text = (cfg.results_dir / "metrics.md").read_text()
+    notes = [line for line in text.splitlines() if "NOT the paper's ImageNet weights" in line]
+    assert notes and all(n.startswith("- ResNet") for n in notes)  # one line per mode, never the U-Net
 
 
 def test_runs_trained_on_another_split_are_flagged(evaluated):
