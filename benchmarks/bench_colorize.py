@@ -8,6 +8,7 @@
    and best of ``--repeats`` runs, with and without the encode.
 2. A folder of ``--folder`` mixed photos (sizes 1×1 … 12 MP, modes RGB/L/LA/RGBA/P/CMYK/I;16,
    JPEG/PNG, some EXIF-rotated) through ``colorize_paths`` — what the CLI does after loading.
+   Photos carry synthetic grain, so their JPEG/PNG coding costs are those of real photos.
 
 Speed does not depend on the weights: without ``--checkpoint`` a freshly initialized generator
 is used. Photos are generated from scikit-image's bundled images into a temp folder.
@@ -36,8 +37,11 @@ MODES = ["RGB", "L", "LA", "RGBA", "P", "CMYK", "I;16"]
 
 
 def _photo(i: int, size: tuple[int, int]) -> Image.Image:
-    base = Image.fromarray(PHOTOS[i % len(PHOTOS)]()).convert("RGB")
-    return base.resize(size, Image.BICUBIC)
+    """A bundled photo resized to ``size`` plus sensor-like grain (σ = 6 levels), so JPEG
+    decoding/encoding costs what it costs on a real camera file, not on a smooth upscale."""
+    base = Image.fromarray(PHOTOS[i % len(PHOTOS)]()).convert("RGB").resize(size, Image.BICUBIC)
+    grain = np.random.default_rng(i).normal(0.0, 6.0, (size[1], size[0], 1)).astype(np.float32)
+    return Image.fromarray(np.clip(np.asarray(base, np.float32) + grain, 0, 255).astype(np.uint8))
 
 
 def _save(img: Image.Image, mode: str, path: Path, rotate: bool) -> Path:

@@ -395,6 +395,10 @@ def main(argv: list[str] | None = None) -> int:
             raise ValueError(f"no image files found in {', '.join(args.inputs)}")
         plan_outputs(inputs, out_dir, args.side_by_side)  # refuse to overwrite an input, early
         checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
+        if not args.checkpoint and not checkpoint.is_file():
+            raise ValueError(f"{checkpoint}: no trained {cfg.generator} model for profile {cfg.profile}; train "
+                             f"one (python -m colorlib train --profile {cfg.profile} --generator "
+                             f"{cfg.generator}) or pass --checkpoint")
         colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
                                    dropout=args.dropout or cfg.test_dropout)
         report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)

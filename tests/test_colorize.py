@@ -18,7 +18,8 @@ from skimage import data as skdata
 
 from colorlib import lab
 from colorlib.checkpoint import FORMAT, CheckpointError, atomic_save
-from colorlib.colorize import NET_SIZE, Colorizer, load_colorizer, main, output_name, plan_outputs
+from colorlib.colorize import (NET_SIZE, Colorizer, colorize_paths, load_colorizer, main, output_name,
+                               plan_outputs)
 from colorlib.config import Config
 from colorlib.images import open_rgb
 from colorlib.models import build_generator
@@ -258,3 +259,20 @@ def test_output_names():
     assert output_name("bad\x07name.png") == "bad_name_color.png"
     plan = plan_outputs([os.path.join("p", "a.png"), os.path.join("q", "a.jpg"), os.path.join("r", "A.png")], "o")
     assert [p.name for p in plan] == ["a_color.png", "a_color.jpg", "A_2_color.png"]
+
+
+def test_default_checkpoint_comes_from_config(resnet_ckpt, colorizer, tmp_path, capsys):
+    src = tmp_path / "in.png"
+    Image.new("L", (9, 6), 90).save(src)
+    args = [str(src), "--out", str(tmp_path / "o"), "--profile", "smoke", "--generator", "resnet",
+            "--set", f"run_root={tmp_path / 'runs'}"]
+    assert main(args) == 2
+    err = capsys.readouterr().err
+    assert "no trained resnet model for profile smoke" in err and str(tmp_path / "runs") in err
+    run_dir = Config.profile("smoke", generator="resnet", run_root=str(tmp_path / "runs")).run_dir
+    run_dir.mkdir(parents=True)
+    os.symlink(resnet_ckpt[0], run_dir / "checkpoint.pt")
+    assert main(args) == 0 and (tmp_path / "o" / "in_color.png").is_file()
+    # the progress-bar path (used when stderr is a terminal) writes the same files
+    report = colorize_paths(colorizer, [src], tmp_path / "bar", progress=True)
+    assert list(report.written) == [src] and "colorize" in capsys.readouterr().err
