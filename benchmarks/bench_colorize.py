@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 
-from colorlib.colorize import Colorizer, colorize_paths, load_colorizer, output_name
+from colorlib.colorize import Colorizer, load_colorizer
+from colorlib.colorize_batch import colorize_paths, output_name
 from colorlib.models import build_generator
 
 PHOTOS = [skdata.astronaut, skdata.chelsea, skdata.coffee, skdata.rocket, skdata.hubble_deep_field]

@@ -15,7 +15,7 @@ VERBS = {
     "bench": "colorlib.bench",
     "evaluate": "colorlib.evaluate",
     "figures": "colorlib.figures",
-    "colorize": "colorlib.colorize",
+    "colorize": "colorlib.colorize_batch",
 }
 
 

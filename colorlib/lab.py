@@ -16,14 +16,15 @@ __all__ = [
     "split_lab", "join_lab", "lab_from_uint8", "uint8_from_lab",
 ]
 
-# skimage.color.colorconv.xyz_from_rgb (sRGB primaries, D65) and the D65 2° white point.
-_XYZ_FROM_RGB = torch.tensor([
+# skimage.color.colorconv.xyz_from_rgb (sRGB primaries, D65) and the D65 2° white point
+# (public: colorize.py builds its full-resolution lookup tables from them).
+XYZ_FROM_RGB = torch.tensor([
     [0.412453, 0.357580, 0.180423],
     [0.212671, 0.715160, 0.072169],
     [0.019334, 0.119193, 0.950227],
 ], dtype=torch.float64)
-_RGB_FROM_XYZ = torch.linalg.inv(_XYZ_FROM_RGB)
-_WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
+RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)
+WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
 
 # Eq. 4–6: L ∈ [0, 100] → L/50 − 1;  a, b ∈ [−110, 110] → a/110, b/110.
 L_SCALE, L_SHIFT, AB_SCALE = 50.0, 1.0, 110.0
@@ -46,8 +47,8 @@ def rgb_to_lab(rgb: Tensor) -> Tensor:
         rgb = rgb.float()
         linear = torch.where(rgb > 0.04045,
                              ((rgb.clamp(min=0.04045) + 0.055) / 1.055) ** 2.4, rgb / 12.92)
-        xyz = _mix(_XYZ_FROM_RGB, linear)
-        xyz = xyz / _WHITE_D65.to(xyz).view(1, 3, 1, 1)
+        xyz = _mix(XYZ_FROM_RGB, linear)
+        xyz = xyz / WHITE_D65.to(xyz).view(1, 3, 1, 1)
         f = torch.where(xyz > 0.008856, xyz.clamp(min=0.008856) ** (1.0 / 3.0),
                         7.787 * xyz + 16.0 / 116.0)
         fx, fy, fz = f.unbind(1)
@@ -66,8 +67,8 @@ def lab_to_rgb(lab: Tensor) -> Tensor:
         fz = (fy - b / 200.0).clamp(min=0.0)  # as skimage: negative z is clipped to 0
         f = torch.stack([fx, fy, fz], dim=1)
         xyz = torch.where(f > 0.2068966, f.clamp(min=0.2068966) ** 3, (f - 16.0 / 116.0) / 7.787)
-        xyz = xyz * _WHITE_D65.to(xyz).view(1, 3, 1, 1)
-        linear = _mix(_RGB_FROM_XYZ, xyz)
+        xyz = xyz * WHITE_D65.to(xyz).view(1, 3, 1, 1)
+        linear = _mix(RGB_FROM_XYZ, xyz)
         rgb = torch.where(linear > 0.0031308,
                           1.055 * linear.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055,
                           12.92 * linear)

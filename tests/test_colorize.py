@@ -18,8 +18,8 @@ from skimage import data as skdata
 
 from colorlib import lab
 from colorlib.checkpoint import FORMAT, CheckpointError, atomic_save
-from colorlib.colorize import (NET_SIZE, Colorizer, colorize_paths, load_colorizer, main, output_name,
-                               plan_outputs)
+from colorlib.colorize import NET_SIZE, Colorizer, load_colorizer
+from colorlib.colorize_batch import colorize_paths, main, output_name, plan_outputs
 from colorlib.config import Config
 from colorlib.images import open_rgb
 from colorlib.models import build_generator
