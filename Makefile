@@ -35,7 +35,7 @@ setup: $(STAMP)  ## create .venv and install colorlib with its dev extras
 test: setup  ## unit tests, then every notebook under nbval (smoke profile, CPU)
 	$(PY) -m pytest -q tests
 	rm -rf build/nbval && mkdir -p build/nbval
-	COLORLIB_PROFILE=smoke COLORLIB_HOME=$(CURDIR)/build/nbval MPLBACKEND=Agg \
+	COLORLIB_PROFILE=smoke COLORLIB_HOME=$(CURDIR)/build/nbval \
 	  $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks/
 
 # ---- the study: one executed notebook per step, each a file target ------------------------
@@ -44,7 +44,7 @@ test: setup  ## unit tests, then every notebook under nbval (smoke profile, CPU)
 define notebook_rule
 results/$(1)/notebooks/%.ipynb: notebooks/%.ipynb | setup
 	@mkdir -p $$(@D)
-	MPLBACKEND=Agg $$(PY) -m papermill $$< $$@ -k python3 --log-output --no-progress-bar \
+	$$(PY) -m papermill $$< $$@ -k python3 --log-output --no-progress-bar \
 	  -p profile $(1) -p overrides "$$(OVERRIDES)"
 endef
 $(eval $(call notebook_rule,demo))

@@ -32,7 +32,7 @@ from .metrics import PAPER_L1
 from .report import atomic_write, markdown_table
 
 __all__ = ["fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_hist", "write_tables",
-           "save_figure", "make_figures", "main"]
+           "save_figure", "preview", "make_figures", "main"]
 
 DPI = 120
 _NAMES = {"unet": "U-Net", "resnet": "ResNet", "gray": "gray baseline (ab = 0)",
@@ -58,6 +58,20 @@ def save_figure(fig, path: str | Path) -> Path:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=DPI)
     return atomic_write(path, buf.getvalue())
+
+
+def preview(path: str | Path, width: int = 720) -> bytes:
+    """A light JPEG of a saved figure, ``width`` pixels wide, for embedding in a notebook
+    (the full-size PNG stays in results/): ``display(Image(data=figures.preview(p)))``."""
+    from PIL import Image
+
+    with Image.open(path) as img:
+        img = img.convert("RGB")
+        if img.width > width:
+            img = img.resize((width, round(img.height * width / img.width)), Image.Resampling.LANCZOS)
+        buf = io.BytesIO()
+        img.save(buf, format="JPEG", quality=85)
+    return buf.getvalue()
 
 
 def _axis_cmap(axis: int, limit: float, name: str):

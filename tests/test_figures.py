@@ -122,3 +122,19 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
     assert fig10["match"].all() and fig10["layer"].iloc[-1] == "Total"
     assert "| Conv2d |" in (out / "tables" / "fig15.md").read_text()
     assert not list(out.rglob("*.tmp"))  # nothing half-written left behind
+
+
+def test_preview_is_a_small_jpeg_of_the_figure(tmp_path):
+    import io
+
+    from PIL import Image
+
+    from colorlib.figures import fig5_lab_channels, preview, save_figure
+
+    photo = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    png = save_figure(fig5_lab_channels(photo), tmp_path / "fig5.png")
+    data = preview(png, width=400)
+    with Image.open(io.BytesIO(data)) as small, Image.open(png) as full:
+        assert small.format == "JPEG" and small.width == 400
+        assert abs(small.height / small.width - full.height / full.width) < 0.01  # aspect kept
+    assert len(data) < png.stat().st_size / 3
