@@ -68,6 +68,9 @@ def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, war
     cfg = Config.profile("paper", generator=generator, batch_size=batch, device=device, amp=amp,
                          channels_last=channels_last, compile=compile, pretrained="none")
     dev = torch.device(cfg.resolve_device())
+    if dev.type == "cuda":  # as train() does
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     G, D, _ = build_models(cfg, log=lambda m: None)
     fmt = torch.channels_last if channels_last == "on" or (channels_last == "auto" and dev.type == "cuda") else torch.contiguous_format
     G, D = G.to(dev, memory_format=fmt), D.to(dev, memory_format=fmt)

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
-__all__ = ["Runtime", "setup_runtime", "seed_all", "rng_state", "set_rng_state", "autocast"]
+__all__ = ["Runtime", "setup_runtime", "seed_all", "rng_state", "set_rng_state", "autocast",
+           "all_gather_objects", "check_replicas"]
 
 
 @dataclass
@@ -94,3 +95,23 @@ def all_gather_objects(obj, rt: Runtime) -> list:
     out = [None] * rt.world
     dist.all_gather_object(out, obj)
     return out
+
+
+def _checksum(module: "torch.nn.Module") -> float:
+    return float(sum(t.double().sum().item() * (i + 1) for i, t in enumerate(module.state_dict().values())))
+
+
+def check_replicas(modules: list, rt: Runtime, log) -> None:
+    """DDP must leave identical weights on every process; check it once at the end of a run.
+
+    DDP keeps parameters in lockstep, but broadcasts BatchNorm running statistics from rank 0
+    only at the start of each forward, so after the last step they differ per process. Take
+    rank 0's (the ones in the checkpoint), then compare everything.
+    """
+    for module in modules:
+        for buf in module.buffers():
+            dist.broadcast(buf, src=0)
+    sums = all_gather_objects(tuple(_checksum(m) for m in modules), rt)
+    if len(set(sums)) != 1:
+        raise RuntimeError(f"DDP replicas diverged: per-rank checksums {sums}")
+    log(f"DDP: G and D identical on all {rt.world} processes (checksums {', '.join(f'{c:.6g}' for c in sums[0])})")

@@ -33,7 +33,8 @@ from .config import Config, add_config_args, config_from_args
 from .lab import join_lab, lab_from_uint8
 from .losses import discriminator_loss, generator_loss, l1_loss
 from .models import PatchDiscriminator, PretrainedWeightsError, build_generator, init_weights
-from .runtime import Runtime, all_gather_objects, autocast, rng_state, seed_all, set_rng_state, setup_runtime
+from .runtime import (Runtime, all_gather_objects, autocast, check_replicas, rng_state, seed_all,
+                      set_rng_state, setup_runtime)
 
 __all__ = ["train", "TrainingDiverged", "HISTORY_COLUMNS", "GanStep", "build_models"]
 
@@ -172,6 +173,9 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     an uninterrupted run. Without ``resume`` an existing checkpoint is an error, not overwritten.
     """
     rt = setup_runtime(cfg.resolve_device())
+    if rt.device.type == "cuda":  # fixed 256×256 shapes: let cuDNN pick the fastest kernels
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     log = _log_fn(rt)
     run_dir, ckpt_path = cfg.run_dir, cfg.run_dir / "checkpoint.pt"
     if ckpt_path.exists() and not resume:
@@ -210,15 +214,14 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     else:
         seed_all(cfg.seed + rt.rank)  # per-process seeds: different dropout noise per rank
 
-    G, D = G_raw, D_raw
-    if cfg.compile:
-        G, D = torch.compile(G_raw), torch.compile(D_raw)
+    G, D = (torch.compile(G_raw), torch.compile(D_raw)) if cfg.compile else (G_raw, D_raw)
+    step.D_local = D  # the G step needs no gradient sync for D, so it calls D outside DDP
     if rt.distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [rt.local_rank] if rt.device.type == "cuda" else None
         G, D = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
-    step.G, step.D, step.D_local = G, D, (torch.compile(D_raw) if cfg.compile else D_raw)
+    step.G, step.D = G, D
 
     if rt.main:
         run_dir.mkdir(parents=True, exist_ok=True)
@@ -235,6 +238,7 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
         gan = epoch >= cfg.l1_pretrain_epochs
         G.train(), D.train()
         idx, flips = _epoch_order(len(images), cfg, rt, epoch)
+        idx = idx.to(images.device)  # once per epoch, not per step
         if flips is not None:
             flips = flips.to(rt.device, non_blocking=True)
         t0 = time.perf_counter()
@@ -244,8 +248,7 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
             bar = tqdm(total=steps, desc=f"epoch {epoch + 1}/{total}", leave=False)
         for i in range(steps):
             sel = slice(i * per_rank, (i + 1) * per_rank)
-            batch_idx = idx[sel].to(images.device) if images.is_cuda else idx[sel]
-            step(images[batch_idx], None if flips is None else flips[sel], gan=gan)
+            step(images[idx[sel]], None if flips is None else flips[sel], gan=gan)
             if bar is not None:
                 bar.update()
         means = step.take_means(steps)
@@ -273,7 +276,7 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
             _write_history(run_dir / "history.csv", history)
 
     if rt.distributed:
-        _check_replicas(G_raw, D_raw, rt, log)
+        check_replicas([G_raw, D_raw], rt, log)
         torch.distributed.destroy_process_group()
     return run_dir
 
@@ -289,26 +292,6 @@ def _save(path, cfg, G, D, step, epoch, steps, history, encoder_init, rt) -> Non
         "epoch": epoch, "iteration": epoch * steps, "rng": states if rt.distributed else states[0],
         "history": history, "encoder_init": encoder_init,
     }, path)
-
-
-def _checksum(module: nn.Module) -> float:
-    return float(sum(t.double().sum().item() * (i + 1) for i, t in enumerate(module.state_dict().values())))
-
-
-def _check_replicas(G: nn.Module, D: nn.Module, rt: Runtime, log) -> None:
-    """DDP must leave identical G and D weights on every process; check it once at the end.
-
-    DDP keeps parameters in lockstep, but broadcasts BatchNorm running statistics from rank 0
-    only at the start of each forward, so after the last step they differ per process. Take
-    rank 0's (the ones in the checkpoint), then compare everything.
-    """
-    for module in (G, D):
-        for buf in module.buffers():
-            torch.distributed.broadcast(buf, src=0)
-    sums = all_gather_objects((_checksum(G), _checksum(D)), rt)
-    if len(set(sums)) != 1:
-        raise RuntimeError(f"DDP replicas diverged: per-rank (G, D) checksums {sums}")
-    log(f"DDP: G and D identical on all {rt.world} processes (checksums {sums[0][0]:.6g}, {sums[0][1]:.6g})")
 
 
 def main(argv: list[str] | None = None) -> int:
