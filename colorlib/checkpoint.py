@@ -15,11 +15,12 @@ tensors and plain Python values only:
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 from torch import nn
+
+from .files import atomic_file
 
 __all__ = ["FORMAT", "CheckpointError", "atomic_save", "load_checkpoint", "load_generator"]
 
@@ -31,28 +32,11 @@ class CheckpointError(RuntimeError):
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
-    """``torch.save`` to a temp file in the same folder, fsync, then rename over ``path``.
-
-    A crash at any moment leaves either the old file or the new one, never a partial file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(obj, f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    """``torch.save`` atomically (temp file, fsync, rename): a crash at any moment leaves either
+    the old file or the new one, never a partial file."""
+    with atomic_file(path) as f:
+        torch.save(obj, f)
+    return Path(path)
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -25,7 +25,6 @@ BatchNorm in eval mode.
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from PIL import Image
 from torch import Tensor, nn
 
 from .checkpoint import load_generator
+from .files import atomic_file
 from .data.sources import square
 from .images import DEFAULT_MAX_PIXELS, open_rgb
 from .lab import AB_SCALE, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, lab_from_uint8
@@ -220,13 +220,6 @@ def _save_atomic(image: Image.Image, path: Path) -> Path:
     """Save ``image`` to ``path`` via a temp file in the same folder; JPEG q95 or PNG by suffix."""
     fmt = "JPEG" if path.suffix.lower() in JPEG_SUFFIXES else "PNG"
     options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {"compress_level": PNG_COMPRESS_LEVEL}
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".colorize-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            image.save(f, format=fmt, **options)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as f:
+        image.save(f, format=fmt, **options)
     return path

@@ -36,7 +36,7 @@ class Config:
     source: str = "bundled"          # coco | folder | bundled
     folder: str = ""                 # image tree for source=folder
     coco_root: str = ""              # an existing COCO copy (train2014/, test2014/, annotations/)
-    n_train: int = 24                # images in the train split
+    n_train: int = 32                # images in the train split
     n_test: int = 8                  # images in the test split
     image_size: int = 256            # W = H = 256 (§5.1)
     split_seed: int = 0              # which images form train/test; fixed across training seeds
@@ -45,7 +45,7 @@ class Config:
     pretrained: str = "imagenet"     # ResNet encoder: imagenet | none | path to resnet18 weights
     require_pretrained: bool = False # refuse to train the ResNet without ImageNet weights
     # --- optimisation (§5.2) ---
-    epochs: int = 5
+    epochs: int = 10
     batch_size: int = 4
     lr: float = 2e-4
     beta1: float = 0.5
@@ -172,7 +172,7 @@ PROFILES: dict[str, dict] = {
     "paper": dict(source="coco", n_train=8000, n_test=2000, epochs=300, batch_size=16,
                   require_pretrained=True, checkpoint_every=10, device="cuda"),
     # CPU demonstration on the photos bundled with scikit-image: a few minutes on 2 cores.
-    "demo": dict(source="bundled", n_train=24, n_test=8, epochs=5, batch_size=4, device="cpu"),
+    "demo": dict(source="bundled", n_train=32, n_test=8, epochs=10, batch_size=4, device="cpu"),
     # Tests and nbval: seconds on a CPU.
     "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu",
                   pretrained="none"),

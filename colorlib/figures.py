@@ -29,7 +29,8 @@ import torch
 
 from .lab import lab_to_rgb, normalize_lab, rgb_to_lab
 from .metrics import PAPER_L1
-from .report import atomic_write, markdown_table
+from .files import atomic_write
+from .report import markdown_table
 
 __all__ = ["fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_hist", "write_tables",
            "save_figure", "preview", "make_figures", "main"]
@@ -50,13 +51,13 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def save_figure(fig, path: str | Path) -> Path:
+def save_figure(fig, path: str | Path, dpi: int = DPI) -> Path:
     """Render ``fig`` to PNG (Agg) and write it atomically to ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     FigureCanvasAgg(fig)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=DPI)
+    fig.savefig(buf, format="png", dpi=dpi)
     return atomic_write(path, buf.getvalue())
 
 
@@ -259,7 +260,8 @@ def make_figures(cfg) -> list[Path]:
     else:
         for line in absent:
             print(line, file=sys.stderr)
-        made.append(save_figure(fig7_comparison(original, preds, l1), out / "fig7_comparison.png"))
+        made.append(save_figure(fig7_comparison(original, preds, l1), out / "fig7_comparison.png",
+                                dpi=80))  # 4×N photo panels: ~190 px each keeps the PNG ~2 MB
 
     for gen, no in (("resnet", 8), ("unet", 9)):
         name, hist = f"fig{no}_{gen}_losses.png", cfg.replace(generator=gen, seed=seed).run_dir / "history.csv"

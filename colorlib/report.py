@@ -8,16 +8,16 @@ from __future__ import annotations
 import io
 import math
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from .files import atomic_write
 from .metrics import PAPER_L1, paired_difference
 
 __all__ = ["METRICS", "summarize", "markdown_table", "comparison_markdown", "metrics_markdown",
-           "write_results", "atomic_write"]
+           "write_results"]
 
 # column → (header, format); the paper's metric first
 METRICS = {"l1": ("L1 (ab/110) ↓", "{:.4f}"), "l1_pixel": ("L1 pixel-weighted", "{:.4f}"),
@@ -27,21 +27,6 @@ METRICS = {"l1": ("L1 (ab/110) ↓", "{:.4f}"), "l1_pixel": ("L1 pixel-weighted"
 _KEYS = ["model", "generator", "seed", "mode"]
 _NAMES = {"unet": "U-Net", "resnet": "ResNet", "gray": "baseline: gray (ab = 0)",
           "train-median": "baseline: train median ab"}
-
-
-def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
-    """Write ``data`` to ``path`` through a temp file in the same folder and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data.encode() if isinstance(data, str) else data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def summarize(per_image: pd.DataFrame, sets: pd.DataFrame | None = None) -> pd.DataFrame:

@@ -153,3 +153,25 @@ def test_load_generator_weights_that_do_not_fit(tmp_path):
     with pytest.raises(CheckpointError) as err:
         load_generator(path)
     _assert_one_line_naming(err, path)
+
+
+def test_atomic_files_get_normal_permissions(tmp_path):
+    """Results and checkpoints are readable like any other file (0666 less the umask), not
+    mkstemp's 0600; an exception inside the block leaves neither a file nor a temp file."""
+    import os
+
+    from colorlib.files import atomic_file, atomic_write
+
+    old = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "metrics.md", "x")
+        atomic_save({"a": 1}, tmp_path / "c.pt")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "metrics.md").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "c.pt").stat().st_mode & 0o777 == 0o644
+    with pytest.raises(ZeroDivisionError):
+        with atomic_file(tmp_path / "never.txt") as f:
+            f.write(b"half")
+            1 / 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c.pt", "metrics.md"]

@@ -14,6 +14,7 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import torch
@@ -183,3 +184,25 @@ def test_counted_flops_match_hand_count():
     assert counted["D_forward_GMAC"] * 1e9 == pytest.approx(_hand_macs("D"), rel=1e-9)
     # a training step costs more than the forward passes it contains (backward ≈ 2× forward)
     assert counted["step_GFLOP"] > 2 * (counted["G_forward_GMAC"] + 3 * counted["D_forward_GMAC"])
+
+
+def test_fast_path_switches_run_on_cpu(roots):
+    """bf16 autocast + channels_last (the CUDA defaults) give finite losses; the Lab inputs and
+    the losses stay float32 while the networks run in bf16."""
+    from colorlib.train import GanStep
+
+    cfg = tiny_cfg(roots, "fast", amp="bf16", channels_last="on")
+    G, D, _ = build_models(cfg)
+    G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
+    step = GanStep(G, D, cfg, torch.device("cpu"))
+    assert step.amp and step.fmt == torch.channels_last
+    images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    L, ab = step.inputs(images, torch.tensor([True, False]))
+    assert L.dtype == ab.dtype == torch.float32 and L.is_contiguous(memory_format=torch.channels_last)
+    seen = {}
+    hook = G.decoder.head.register_forward_hook(lambda m, i, o: seen.update(dtype=o.dtype))  # returns None
+    step(images, torch.tensor([True, False]))
+    hook.remove()
+    assert seen["dtype"] == torch.bfloat16
+    means = step.take_means(1)
+    assert all(np.isfinite(means)) and means[4] > 0  # g_l1

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from colorlib.config import Config
+from colorlib.files import atomic_write
 from colorlib.data.sources import DataError
 
 __all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "new_array",
@@ -77,10 +78,7 @@ def commit(array: np.ndarray, path: Path) -> None:
 
 def write_text(path: Path, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = tmp_path(path)
-    tmp.write_text(text, encoding="utf-8")
-    _fsync_replace(tmp, path)
+    atomic_write(path, text)
 
 
 def manifest_text(rows: list[dict]) -> str:
