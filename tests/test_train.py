@@ -206,3 +206,18 @@ def test_fast_path_switches_run_on_cpu(roots):
     assert seen["dtype"] == torch.bfloat16
     means = step.take_means(1)
     assert all(np.isfinite(means)) and means[4] > 0  # g_l1
+
+
+def test_compiled_run_saves_plain_weights(roots):
+    """compile=True (inductor, here on the CPU; ~1 min of compilation) trains, and its
+    checkpoint holds the plain modules' weights, loadable by an uncompiled generator."""
+    from colorlib.checkpoint import load_generator
+
+    cfg = tiny_cfg(roots, "compiled", epochs=2, compile=True)
+    run_dir = train(cfg, progress=False)
+    ck = load_checkpoint(run_dir / "checkpoint.pt")
+    assert not any("_orig_mod" in k for k in [*ck["G"], *ck["D"]])
+    hist = pd.read_csv(run_dir / "history.csv")
+    assert hist[LOSS_COLUMNS].notna().all().all() and len(hist) == 2
+    G, _ = load_generator(run_dir / "checkpoint.pt", expect="resnet")
+    assert torch.equal(G.decoder.head[1].weight, ck["G"]["decoder.head.1.weight"])
