@@ -66,7 +66,7 @@ def main() -> None:
         tmp = Path(tmp)
         make_corpus(tmp / "images", args.images)
         n_test = args.images // 5
-        cfg = Config.profile("demo", source="folder", folder=str(tmp / "images"), image_size=args.size,
+        cfg = Config.from_profile("demo", source="folder", folder=str(tmp / "images"), image_size=args.size,
                              n_train=args.images - n_test, n_test=n_test,
                              data_root=str(tmp / "data"), results_root=str(tmp / "results"))
         start = time.perf_counter()

@@ -50,7 +50,7 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        cfg = Config.profile(args.profile, data_root=str(root / "data"), run_root=str(root / "runs"),
+        cfg = Config.from_profile(args.profile, data_root=str(root / "data"), run_root=str(root / "runs"),
                              results_root=str(root / "results"), pretrained="none")
         prepare(cfg, progress=False)
         for gen in ("unet", "resnet"):

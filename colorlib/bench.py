@@ -41,7 +41,7 @@ def _flops(fn) -> int:
 
 def count_flops(generator: str, size: int = 256) -> dict:
     """Counted FLOPs per image (batch 1, fp32, CPU): forward G, forward D, and one training step."""
-    cfg = Config.profile("smoke", generator=generator, pretrained="none", amp="off", channels_last="off")
+    cfg = Config.from_profile("smoke", generator=generator, pretrained="none", amp="off", channels_last="off")
     G, D, _ = build_models(cfg, log=lambda m: None)
     step = GanStep(G, D, cfg, torch.device("cpu"))
     images = torch.randint(0, 256, (1, size, size, 3), dtype=torch.uint8)
@@ -65,7 +65,7 @@ def _peak(device: torch.device, override: float | None) -> float | None:
 def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, warmup: int = 5,
           amp: str = "auto", channels_last: str = "auto", compile: bool = False,
           peak_tflops: float | None = None, size: int = 256) -> dict:
-    cfg = Config.profile("paper", generator=generator, batch_size=batch, device=device, amp=amp,
+    cfg = Config.from_profile("paper", generator=generator, batch_size=batch, device=device, amp=amp,
                          channels_last=channels_last, compile=compile, pretrained="none")
     dev = torch.device(cfg.resolve_device())
     if dev.type == "cuda":  # as train() does

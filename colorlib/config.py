@@ -1,7 +1,7 @@
 """One ``Config`` for notebooks, CLI and Makefile, with the named profiles (§5.1, §5.2).
 
-    cfg = Config.profile("demo", epochs=3)            # a profile plus overrides
-    cfg = Config.profile("paper").override(["seed=1"]) # "key=value" strings (CLI, Makefile)
+    cfg = Config.from_profile("demo", epochs=3)            # a profile plus overrides
+    cfg = Config.from_profile("paper").override(["seed=1"]) # "key=value" strings (CLI, Makefile)
 
 Paths come from the config, never from the current directory. The roots default to
 ``<project>/data``, ``<project>/runs`` and ``<project>/results``; the environment variables
@@ -70,7 +70,7 @@ class Config:
 
     # ----- construction -----
     @classmethod
-    def profile(cls, name: str, **overrides) -> "Config":
+    def from_profile(cls, name: str, **overrides) -> "Config":
         if name not in PROFILES:
             raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
         return cls(profile=name, **{**PROFILES[name], **overrides})
@@ -189,5 +189,5 @@ def add_config_args(parser) -> None:
 
 def config_from_args(args, **changes) -> Config:
     """The Config described by parsed :func:`add_config_args` options, plus ``changes``."""
-    cfg = Config.profile(args.profile).override(args.overrides)
+    cfg = Config.from_profile(args.profile).override(args.overrides)
     return cfg.replace(**changes) if changes else cfg

@@ -35,7 +35,7 @@ import torch
 from torch import nn
 
 from . import metrics
-from .lab import denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb, uint8_from_lab
+from .lab import denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb
 
 __all__ = ["MODES", "BASELINES", "evaluate", "evaluate_arrays", "predict_ab", "train_median_ab",
            "score_batch", "find_runs", "split_mismatches", "main"]
@@ -106,8 +106,9 @@ def score_batch(true_rgb: np.ndarray, L: torch.Tensor, ab_true: torch.Tensor, ab
 
     ``true_rgb`` uint8 N×H×W×3; L, ab tensors normalized (N×1×H×W, N×2×H×W) on one device.
     """
-    rgb = lab_to_rgb(denormalize_lab(join_lab(L, ab_pred))).permute(0, 2, 3, 1).cpu().numpy()
-    pred_u8 = uint8_from_lab(L, ab_pred).cpu().numpy()
+    rgb_t = lab_to_rgb(denormalize_lab(join_lab(L, ab_pred))).permute(0, 2, 3, 1)
+    rgb = rgb_t.cpu().numpy()
+    pred_u8 = rgb_t.mul(255.0).round_().to(torch.uint8).cpu().numpy()  # as lab.uint8_from_lab, once
     cf_pred, cf_true = metrics.colorfulness(rgb), metrics.colorfulness(true_rgb)
     out = {"pixels": np.full(len(true_rgb), L.shape[-2] * L.shape[-1]),
            "l1": metrics.ab_l1(ab_pred, ab_true), "psnr": metrics.psnr(rgb, true_rgb),

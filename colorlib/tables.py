@@ -103,7 +103,7 @@ def _rows(fig: str, image_size: int = 256):
                              col_names=("output_size", "num_params"))
     inside = {id(m) for m in target.modules()}
     units = (BasicBlock,)
-    out, skip_under = [], set()
+    skip_under: set[int] = set()
     for layer in info.summary_list:
         m = layer.module
         if id(m) not in inside or id(m) in skip_under:

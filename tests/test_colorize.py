@@ -43,7 +43,7 @@ def resnet_ckpt(tmp_path_factory) -> tuple[str, torch.nn.Module]:
     model = _tinted("resnet")
     path = tmp_path_factory.mktemp("ckpt") / "checkpoint.pt"
     atomic_save({"format": FORMAT, "generator": "resnet", "G": model.state_dict(),
-                 "config": Config.profile("smoke").to_dict(), "epoch": 0, "iteration": 0}, path)
+                 "config": Config.from_profile("smoke").to_dict(), "epoch": 0, "iteration": 0}, path)
     return str(path), model
 
 
@@ -269,7 +269,7 @@ def test_default_checkpoint_comes_from_config(resnet_ckpt, colorizer, tmp_path, 
     assert main(args) == 2
     err = capsys.readouterr().err
     assert "no trained resnet model for profile smoke" in err and str(tmp_path / "runs") in err
-    run_dir = Config.profile("smoke", generator="resnet", run_root=str(tmp_path / "runs")).run_dir
+    run_dir = Config.from_profile("smoke", generator="resnet", run_root=str(tmp_path / "runs")).run_dir
     run_dir.mkdir(parents=True)
     os.symlink(resnet_ckpt[0], run_dir / "checkpoint.pt")
     assert main(args) == 0 and (tmp_path / "o" / "in_color.png").is_file()

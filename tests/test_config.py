@@ -15,15 +15,15 @@ REPO = Path(__file__).resolve().parent.parent
 def test_profiles_exist():
     assert {"paper", "demo", "smoke"} <= set(PROFILES)
     for name in PROFILES:
-        assert Config.profile(name).profile == name
+        assert Config.from_profile(name).profile == name
     with pytest.raises(ValueError, match="nope"):
-        Config.profile("nope")
+        Config.from_profile("nope")
 
 
 def test_paper_profile_has_the_papers_values():
     """§5.1: 8,000 / 2,000 COCO images at 256×256; §5.2: batch 16, 300 epochs, Adam lr 2e-4,
     betas (0.5, 0.999), λ = 100, weights ~ N(0, 0.02)."""
-    c = Config.profile("paper")
+    c = Config.from_profile("paper")
     assert (c.source, c.n_train, c.n_test, c.image_size) == ("coco", 8000, 2000, 256)
     assert (c.batch_size, c.epochs) == (16, 300)
     assert c.lr == 2e-4 and (c.beta1, c.beta2) == (0.5, 0.999)
@@ -33,17 +33,17 @@ def test_paper_profile_has_the_papers_values():
 
 
 def test_small_profiles_keep_the_method_and_shrink_the_work():
-    paper = Config.profile("paper")
+    paper = Config.from_profile("paper")
     for name in ("demo", "smoke"):
-        c = Config.profile(name)
+        c = Config.from_profile(name)
         assert (c.lr, c.beta1, c.beta2, c.lambda_l1, c.init_std) == \
             (paper.lr, paper.beta1, paper.beta2, paper.lambda_l1, paper.init_std)
         assert c.n_train < paper.n_train and c.epochs < paper.epochs and c.device == "cpu"
-    assert Config.profile("smoke", epochs=2).epochs == 2
+    assert Config.from_profile("smoke", epochs=2).epochs == 2
 
 
 def test_override_converts_types():
-    base = Config.profile("demo")
+    base = Config.from_profile("demo")
     c = base.override(["epochs=3", "lr=1e-3", "flip=false", "compile=YES", "generator=resnet",
                        "batch-size = 8", 'extra={"note": "x", "k": 1}'])
     assert c.epochs == 3 and type(c.epochs) is int
@@ -51,7 +51,7 @@ def test_override_converts_types():
     assert c.flip is False and c.compile is True
     assert c.generator == "resnet" and c.batch_size == 8
     assert c.extra == {"note": "x", "k": 1}
-    assert base.epochs == 5 and base.flip is True  # the original is untouched
+    assert base.epochs == PROFILES["demo"]["epochs"] and base.flip is True  # the original is untouched
     for text, value in [("1", True), ("on", True), ("0", False), ("off", False), ("no", False)]:
         assert base.override([f"flip={text}"]).flip is value
 
@@ -68,18 +68,18 @@ def test_override_converts_types():
 ])
 def test_bad_overrides_name_the_key(item, key):
     with pytest.raises(ValueError, match=key):
-        Config.profile("demo").override([item])
+        Config.from_profile("demo").override([item])
 
 
 def test_replace_rejects_unknown_fields():
     with pytest.raises(ValueError, match="bogus"):
         Config().replace(bogus=1)
     with pytest.raises(TypeError):
-        Config.profile("demo", bogus=1)
+        Config.from_profile("demo", bogus=1)
 
 
 def test_json_round_trip(tmp_path):
-    c = Config.profile("paper").override(["seed=3", "generator=resnet", 'extra={"a": [1, 2]}'])
+    c = Config.from_profile("paper").override(["seed=3", "generator=resnet", 'extra={"a": [1, 2]}'])
     assert Config.from_dict(json.loads(c.to_json())) == c
     path = tmp_path / "config.json"
     c.to_json(path)
@@ -91,7 +91,7 @@ def test_json_round_trip(tmp_path):
 def test_default_roots_are_the_checkout_not_cwd(clean_colorlib_env, tmp_path):
     clean_colorlib_env.chdir(tmp_path)
     assert project_root() == REPO
-    c = Config.profile("smoke", generator="resnet", seed=2)
+    c = Config.from_profile("smoke", generator="resnet", seed=2)
     assert c.data_dir == REPO / "data" / "smoke"
     assert c.run_dir == REPO / "runs" / "smoke" / "resnet-seed2"
     assert c.results_dir == REPO / "results" / "smoke"
@@ -100,7 +100,7 @@ def test_default_roots_are_the_checkout_not_cwd(clean_colorlib_env, tmp_path):
 def test_env_vars_move_the_roots(clean_colorlib_env, tmp_path):
     env = clean_colorlib_env
     env.setenv("COLORLIB_HOME", str(tmp_path / "home"))
-    c = Config.profile("demo")
+    c = Config.from_profile("demo")
     assert c.data_dir == tmp_path / "home" / "data" / "demo"
     assert c.run_dir == tmp_path / "home" / "runs" / "demo" / "unet-seed0"
     assert c.results_dir == tmp_path / "home" / "results" / "demo"
@@ -116,7 +116,7 @@ def test_root_fields_beat_env_vars(clean_colorlib_env, tmp_path):
     clean_colorlib_env.setenv("COLORLIB_DATA", str(tmp_path / "env"))
     clean_colorlib_env.setenv("COLORLIB_RUNS", str(tmp_path / "env"))
     clean_colorlib_env.setenv("COLORLIB_RESULTS", str(tmp_path / "env"))
-    c = Config.profile("demo").override([f"data_root={tmp_path / 'd'}", f"run_root={tmp_path / 'r'}",
+    c = Config.from_profile("demo").override([f"data_root={tmp_path / 'd'}", f"run_root={tmp_path / 'r'}",
                                          f"results_root={tmp_path / 'o'}"])
     assert c.data_dir == tmp_path / "d" / "demo"
     assert c.run_dir == tmp_path / "r" / "demo" / "unet-seed0"
@@ -148,3 +148,14 @@ def test_resolve_device():
     if not torch.cuda.is_available():
         with pytest.raises(RuntimeError, match="device=cpu"):
             Config(device="cuda").resolve_device()
+
+
+def test_plain_config_is_plain_data():
+    """Config() is usable on its own: every field a plain value (the profile constructor is
+    ``from_profile``; a classmethod named like the ``profile`` field once became its default)."""
+    import json
+
+    cfg = Config()
+    assert cfg.profile == "demo" and isinstance(cfg.profile, str)
+    assert json.loads(cfg.to_json())["profile"] == "demo"
+    assert Config.from_dict(cfg.to_dict()) == cfg

@@ -23,7 +23,7 @@ def _cfg(tmp_path: Path, **changes) -> Config:
     base = dict(source="folder", folder=str(tmp_path / "images"), n_train=4, n_test=2,
                 image_size=S, split_seed=0, data_root=str(tmp_path / "data"),
                 results_root=str(tmp_path / "results"))
-    return Config.profile("smoke", **{**base, **changes})
+    return Config.from_profile("smoke", **{**base, **changes})
 
 
 def _photo(seed: int, h: int = 40, w: int = 48) -> np.ndarray:

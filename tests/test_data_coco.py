@@ -128,7 +128,7 @@ def coco_server():
 def _cfg(tmp_path: Path, **changes) -> Config:
     base = dict(source="coco", n_train=5, n_test=2, image_size=S, split_seed=0,
                 data_root=str(tmp_path / "data"), results_root=str(tmp_path / "results"))
-    return Config.profile("smoke", **{**base, **changes})
+    return Config.from_profile("smoke", **{**base, **changes})
 
 
 def test_coco_download_end_to_end(tmp_path, coco_server, capsys):

@@ -38,7 +38,7 @@ def evaluated(tmp_path_factory):
     from colorlib.data import load_images, prepare
 
     root = tmp_path_factory.mktemp("evaluate")
-    cfg = Config.profile("smoke", n_test=3, data_root=str(root / "data"), run_root=str(root / "runs"),
+    cfg = Config.from_profile("smoke", n_test=3, data_root=str(root / "data"), run_root=str(root / "runs"),
                          results_root=str(root / "results"))
     prepare(cfg, progress=False)
     for gen in ("unet", "resnet"):
@@ -147,7 +147,7 @@ def test_summary_across_seeds_by_hand():
 
 
 def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
-    cfg = Config.profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
+    cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
                          data_root=str(tmp_path / "data"))
     with pytest.raises(FileNotFoundError, match="no trained run"):
         ev.find_runs(cfg, ["unet"], [0])

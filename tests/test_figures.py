@@ -94,7 +94,7 @@ def test_history_with_missing_columns_is_a_clear_error(tmp_path):
 
 
 def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
-    cfg = Config.profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
+    cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
                          data_root=str(tmp_path / "data"))
     out = cfg.results_dir
     out.mkdir(parents=True)

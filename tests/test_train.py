@@ -40,7 +40,7 @@ def roots(tmp_path_factory) -> dict:
 def tiny_cfg(roots: dict, run: str, **kw) -> Config:
     base = dict(generator="resnet", image_size=64, n_train=4, n_test=2, batch_size=2, epochs=2,
                 checkpoint_every=1, pretrained="none")
-    cfg = Config.profile("smoke", **{**base, **kw}, data_root=roots["data_root"],
+    cfg = Config.from_profile("smoke", **{**base, **kw}, data_root=roots["data_root"],
                          results_root=roots["results_root"], run_root=str(Path(roots["run_root"]) / run))
     return cfg
 
@@ -138,13 +138,13 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots):
 def test_pretrained_policy(tmp_path, capsys):
     missing = str(tmp_path / "resnet18.pth")
     with pytest.raises(PretrainedWeightsError, match="requires the ImageNet encoder"):
-        build_models(Config.profile("paper", generator="resnet", pretrained=missing))
-    G, D, how = build_models(Config.profile("demo", generator="resnet", pretrained=missing))
+        build_models(Config.from_profile("paper", generator="resnet", pretrained=missing))
+    G, D, how = build_models(Config.from_profile("demo", generator="resnet", pretrained=missing))
     assert how == "random (ImageNet weights unavailable)"
     assert "RANDOM weights" in capsys.readouterr().out
     weights = tmp_path / "r18.pth"
     torch.save(__import__("torchvision").models.resnet18().state_dict(), weights)
-    G, _, how = build_models(Config.profile("demo", generator="resnet", pretrained=str(weights)))
+    G, _, how = build_models(Config.from_profile("demo", generator="resnet", pretrained=str(weights)))
     assert how.startswith("ImageNet") and torch.equal(G.encoder.conv1.weight, torch.load(weights)["conv1.weight"])
 
 
