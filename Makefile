@@ -6,6 +6,7 @@
 #   make lab         JupyterLab in the project environment
 #
 # Overrides pass through: make reproduce EPOCHS=100 SEED=1   or   make demo SET="n_train=48 batch_size=8"
+# (SEED sets the notebooks' seed parameter; SET takes any other Config field as key=value.)
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
@@ -16,7 +17,8 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
 NOTEBOOKS := 01_data_prep 02_train_unet 03_train_resnet 04_evaluate 05_figures 06_colorize_your_photo
-OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(if $(SEED),seed=$(SEED)) $(SET))
+OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(SET))
+SEED_PARAM := $(if $(SEED),-p seed $(SEED))  # the notebooks' own `seed` parameter
 
 .PHONY: help setup test demo reproduce lab clean-demo
 help:  ## list the targets
@@ -45,7 +47,7 @@ define notebook_rule
 results/$(1)/notebooks/%.ipynb: notebooks/%.ipynb | setup
 	@mkdir -p $$(@D)
 	$$(PY) -m papermill $$< $$@ -k python3 --log-output --no-progress-bar \
-	  -p profile $(1) -p overrides "$$(OVERRIDES)"
+	  -p profile $(1) -p overrides "$$(OVERRIDES)" $$(SEED_PARAM)
 endef
 $(eval $(call notebook_rule,demo))
 $(eval $(call notebook_rule,paper))
