@@ -3,7 +3,11 @@ from __future__ import annotations
 
 import csv
 import io
+import signal
 import struct
+import subprocess
+import sys
+import time
 import zlib
 from pathlib import Path
 
@@ -161,19 +165,27 @@ def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
     assert load_images(cfg.replace(n_train=5), "train").shape == (5, S, S, 3)
 
 
-def test_failed_run_leaves_nothing_half_written(tmp_path):
+def test_failed_run_leaves_nothing_half_written_and_the_old_cache_usable(tmp_path):
     images = tmp_path / "images"
     images.mkdir()
     for k in range(5):
         Image.fromarray(_photo(80 + k)).save(images / f"p{k}.png")
     cfg = _cfg(tmp_path, n_train=3, n_test=2)
     prepare(cfg, progress=False)
+    old = {p.name: p.read_bytes() for p in cfg.data_dir.iterdir()}
     (images / "p0.png").write_bytes(b"broken")  # now only 4 usable images for 3 + 2
     with pytest.raises(DataError, match="only 2 usable images for the 3 of the train split"):
         prepare(cfg.replace(split_seed=1), progress=False)
-    assert sorted(p.name for p in cfg.data_dir.iterdir()) == ["manifest.csv", "test.npy", "train.npy"]
-    with pytest.raises(DataError):  # the old cache is no longer marked complete
-        load_images(cfg, "train")
+    with pytest.raises(DataError, match="no such folder"):
+        prepare(cfg.replace(folder=str(tmp_path / "typo")), progress=False)
+    with pytest.raises(DataError, match=r"GB needed|needs .* GB for 1000000002 images of 256×256"):
+        prepare(cfg.replace(n_train=10**9, image_size=256), progress=False)  # far beyond any disk
+    # nothing of the failed runs is left, and the cache they would have replaced still works
+    assert {p.name: p.read_bytes() for p in cfg.data_dir.iterdir()} == old
+    assert prepare(cfg, progress=False)["reused"] is True
+    assert load_images(cfg, "train").shape == (3, S, S, 3)
+    with pytest.raises(DataError, match="split_seed=0 .want 1."):
+        load_images(cfg.replace(split_seed=1), "train")
 
 
 def test_bundled_photos_train_and_test_disjoint(tmp_path):
@@ -215,3 +227,22 @@ def test_cli(tmp_path, capsys):
     assert main([*common, "--source", "folder", "--folder", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"prepare: {tmp_path / 'missing'}: no such folder (source=folder)"
+
+
+def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):
+    """A real ``python -m colorlib prepare`` process, interrupted while it fills the train split."""
+    common = [sys.executable, "-m", "colorlib", "prepare", "--profile", "smoke", "--source", "bundled",
+              "--set", f"data_root={tmp_path / 'data'}", "--set", f"results_root={tmp_path / 'results'}",
+              "--set", f"image_size={S}", "--set", "n_test=1", "--no-progress"]
+    subprocess.run([*common, "--set", "n_train=2"], check=True, capture_output=True)
+    data = tmp_path / "data" / "smoke"
+    old = {p.name: p.read_bytes() for p in data.iterdir()}
+    proc = subprocess.Popen([*common, "--set", "n_train=100000"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (data / ".train.npy.tmp").exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("prepare: interrupted;")
+    assert {p.name: p.read_bytes() for p in data.iterdir()} == old  # no temp file, old cache intact

@@ -17,6 +17,7 @@ import csv
 import io
 import json
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,7 @@ from colorlib.config import Config
 from colorlib.files import atomic_write
 from colorlib.data.sources import DataError
 
-__all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "new_array",
+__all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "check_space", "new_array",
            "commit", "write_text", "manifest_text", "read_summary", "complete_summary", "load_images"]
 
 FORMAT = "colorlib-data-1"
@@ -48,6 +49,22 @@ def cache_key(cfg: Config) -> dict:
 def tmp_path(path: Path) -> Path:
     """The fixed temporary name of ``path`` (same folder, so the final rename is atomic)."""
     return path.with_name(f".{path.name}.tmp")
+
+
+def check_space(data_dir: Path, n: int, size: int) -> None:
+    """Raise DataError unless ``data_dir``'s disk can hold n uint8 size×size×3 images.
+
+    The arrays are sparse memmaps: without this check a cache bigger than the free space is
+    created without complaint, and the process dies of SIGBUS when the disk fills.
+    """
+    need = n * size * size * 3
+    stale = sum(tmp_path(data_dir / f"{s}.npy").stat().st_size  # overwritten by this run
+                for s in SPLITS if tmp_path(data_dir / f"{s}.npy").is_file())
+    free = shutil.disk_usage(data_dir).free + stale
+    if need > free:
+        raise DataError(f"{data_dir}: the cache needs {need / 1e9:.1f} GB for {n} images of "
+                        f"{size}×{size}, only {free / 1e9:.1f} GB free; lower n_train/n_test or "
+                        f"point data_root at a bigger disk")
 
 
 def new_array(path: Path, n: int, size: int) -> np.ndarray:

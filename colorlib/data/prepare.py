@@ -184,7 +184,7 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
                              (cfg.data_dir / "manifest.csv").read_text(encoding="utf-8"))
         return {**done, "reused": True}
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
-    (cfg.data_dir / "summary.json").unlink(missing_ok=True)  # from here on the cache is incomplete
+    cache.check_space(cfg.data_dir, cfg.n_train + cfg.n_test, cfg.image_size)
     report = _Report(cfg.n_train + cfg.n_test, progress)
     skipped, gray, arrays, rows = Counter(), Counter(), {}, {}
     workers = policy.workers if cfg.source == "coco" else min(4, os.cpu_count() or 1)
@@ -199,6 +199,9 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
             finally:
                 for stream in streams.values():
                     stream.close()
+        # Only now is the previous cache given up: a run that fails or is interrupted before
+        # this point (missing folder, too few images, Ctrl-C) leaves it complete and usable.
+        (cfg.data_dir / "summary.json").unlink(missing_ok=True)
         for split in ("train", "test"):
             cache.commit(arrays.pop(split), cfg.data_dir / f"{split}.npy")
     finally:
@@ -256,5 +259,9 @@ def main(argv: list[str] | None = None) -> int:
     except (DataError, DownloadError, ValueError) as err:
         print(f"prepare: {err}", file=sys.stderr)
         return 1
+    except KeyboardInterrupt:
+        print("prepare: interrupted; no partial cache was kept (finished downloads were); run the "
+              "same command again to continue", file=sys.stderr)
+        return 130
     print(summary_line(summary))
     return 0
