@@ -227,6 +227,13 @@ def test_cli(tmp_path, capsys):
     assert main([*common, "--source", "folder", "--folder", str(tmp_path / "missing")]) == 1
     err = capsys.readouterr().err.strip()
     assert err == f"prepare: {tmp_path / 'missing'}: no such folder (source=folder)"
+    assert main([*common, "--source", "folder", "--folder", str(images / "p0.png")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert err == f"prepare: {images / 'p0.png'}: is a file, not a folder (source=folder needs --folder DIR)"
+    (tmp_path / "empty").mkdir()
+    assert main([*common, "--source", "folder", "--folder", str(tmp_path / "empty")]) == 1
+    assert capsys.readouterr().err.strip().endswith("empty: no image files (.jpg .jpeg .png .webp .bmp .tif) "
+                                                    "in this folder tree")
 
 
 def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):

@@ -108,6 +108,8 @@ def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
     root = Path(folder).expanduser()
     if not str(folder):
         raise DataError("source=folder needs a folder: pass --folder DIR (or --set folder=DIR)")
+    if root.exists() and not root.is_dir():
+        raise DataError(f"{root}: is a file, not a folder (source=folder needs --folder DIR)")
     if not root.is_dir():
         raise DataError(f"{root}: no such folder (source=folder)")
     found = []
