@@ -137,6 +137,16 @@ def colorize_paths(colorizer: Colorizer, inputs: list[Path], out_dir: str | os.P
 
 
 # ----------------------------------------------------------------------------- CLI
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of pixels")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     from .config import add_config_args
 
@@ -155,7 +165,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--side-by-side", action="store_true", help="also write <stem>_color_side.<ext>: input | output")
     p.add_argument("--dropout", action="store_true",
                    help="keep dropout on at test time, as the paper/pix2pix (§4.2); default off (deterministic)")
-    p.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS,
+    p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
                    help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,} = 100 MP)")
     add_config_args(p)
     return p
@@ -182,9 +192,16 @@ def main(argv: list[str] | None = None) -> int:
                              f"{cfg.generator}) or pass --checkpoint")
         colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
                                    dropout=args.dropout or cfg.test_dropout)
+        try:  # once, not as the same error for every photo
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ValueError(f"{out_dir}: cannot create the --out folder ({err.strerror})") from None
         report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)
     except (CheckpointError, ValueError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"colorize: interrupted; the photos finished so far are in {out_dir}", file=sys.stderr)
+        return 130
     print(report.summary(out_dir))
     return 1 if report.failed else 0

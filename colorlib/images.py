@@ -79,8 +79,8 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
             with Image.open(path) as img:
                 w, h = img.size
                 if w * h > max_pixels:
-                    raise ImageError(path, f"{w}×{h} = {w * h / 1e6:.0f} MP is over the limit of "
-                                           f"{max_pixels / 1e6:.0f} MP (possible decompression bomb)")
+                    raise ImageError(path, f"{w}×{h} = {w * h / 1e6:.3g} MP is over the limit of "
+                                           f"{max_pixels / 1e6:.3g} MP (possible decompression bomb)")
                 if w < 1 or h < 1:
                     raise ImageError(path, f"image has no pixels ({w}×{h})")
                 orientation = img.getexif().get(0x0112, 1)

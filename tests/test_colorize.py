@@ -276,3 +276,19 @@ def test_default_checkpoint_comes_from_config(resnet_ckpt, colorizer, tmp_path, 
     # the progress-bar path (used when stderr is a terminal) writes the same files
     report = colorize_paths(colorizer, [src], tmp_path / "bar", progress=True)
     assert list(report.written) == [src] and "colorize" in capsys.readouterr().err
+
+
+def test_bad_out_folder_and_pixel_limit_are_one_line_setup_errors(resnet_ckpt, tmp_path, capsys):
+    (tmp_path / "a file").write_text("x")
+    for name in ("a.png", "b.png"):
+        Image.new("L", (9, 6), 90).save(tmp_path / name)
+    out = tmp_path / "a file" / "sub"  # cannot be created: its parent is a file
+    args = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--checkpoint", resnet_ckpt[0]]
+    assert main([*args, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"error: {out}: cannot create the --out folder (Not a directory)"]  # once, not per photo
+    for bad, why in (("0", "0 is not a positive number"), ("many", "'many' is not a whole number")):
+        with pytest.raises(SystemExit) as exit_:
+            main([*args, "--out", str(tmp_path / "o"), "--max-pixels", bad])
+        assert exit_.value.code == 2 and why in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()
