@@ -138,9 +138,12 @@ def fid_unavailable() -> str | None:
 
 
 def _inception(device: str) -> torch.nn.Module:
+    """torchvision's Inception-v3 (IMAGENET1K_V1) from the local file, as ``inception_v3(weights=…)``
+    builds it: ``transform_input=True`` maps ImageNet-normalized input to the (x − ½)/½ scaling
+    the ported Google weights were trained on."""
     from torchvision.models import inception_v3
 
-    net = inception_v3(weights=None, aux_logits=True, init_weights=False)
+    net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
     net.load_state_dict(torch.load(inception_weights_path(), map_location="cpu", weights_only=True))
     net.fc = torch.nn.Identity()
     return net.to(device).eval()

@@ -101,9 +101,19 @@ def test_fid_only_with_local_weights_and_end_to_end(tmp_path, monkeypatch):
     torch.manual_seed(0)
     path = metrics.inception_weights_path()
     path.parent.mkdir(parents=True)
-    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=False).state_dict(), path)
+    # init_weights=True: with PyTorch's default init the pool features vanish (~1e-6) for any input
+    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), path)
     assert metrics.fid_unavailable() is None
     net = metrics._inception("cpu")
+    # the same network torchvision builds from these weights (its transform_input=True included),
+    # read from the file just written — the file exists, so nothing is downloaded
+    from torchvision.models import Inception_V3_Weights
+
+    ref = inception_v3(weights=Inception_V3_Weights.IMAGENET1K_V1)
+    ref.fc = torch.nn.Identity()
+    x = torch.randn(1, 3, 299, 299)
+    with torch.no_grad():
+        torch.testing.assert_close(net(x), ref.eval()(x))
     imgs = np.concatenate([_photo(64), 255 - _photo(64)])  # one forward pass per set (slow on CPU)
     value = metrics.fid(imgs, np.repeat(imgs[..., :1], 3, -1), net=net)
     assert np.isfinite(value) and value > 0
