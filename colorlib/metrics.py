@@ -46,10 +46,16 @@ def ab_l1(ab_pred: Tensor, ab_true: Tensor) -> np.ndarray:
 
 
 def _as_unit_float(rgb: np.ndarray, name: str) -> np.ndarray:
+    """uint8 (0–255) or floating-point ([0, 1]) N×H×W×3 RGB → float64 in [0, 1]. Any other dtype
+    (int64, uint16, bool …) is refused: its scale cannot be told from the dtype."""
     rgb = np.asarray(rgb)
     if rgb.ndim != 4 or rgb.shape[-1] != 3:
         raise ValueError(f"{name} expects N×H×W×3 RGB, got shape {rgb.shape}")
-    return rgb.astype(np.float64) / 255.0 if rgb.dtype == np.uint8 else rgb.astype(np.float64)
+    if rgb.dtype == np.uint8:
+        return rgb.astype(np.float64) / 255.0
+    if not np.issubdtype(rgb.dtype, np.floating):
+        raise ValueError(f"{name} expects uint8 (0–255) or float ([0, 1]) RGB, got {rgb.dtype}")
+    return rgb.astype(np.float64)
 
 
 def psnr(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
@@ -77,15 +83,13 @@ def ssim(pred: np.ndarray, true: np.ndarray) -> np.ndarray:
 
 
 def colorfulness(rgb: np.ndarray) -> np.ndarray:
-    """Hasler & Süsstrunk (2003) colorfulness M per image, on 0–255 RGB (uint8 N×H×W×3).
+    """Hasler & Süsstrunk (2003) colorfulness M per image, on 0–255 RGB (uint8 N×H×W×3, or float
+    in [0, 1], scaled by 255).
 
     rg = R − G, yb = ½(R + G) − B;  M = σ_rgyb + 0.3·μ_rgyb with σ_rgyb = √(σ_rg² + σ_yb²) and
     μ_rgyb = √(μ_rg² + μ_yb²) over each image's pixels. A gray image (R = G = B) has M = 0.
     """
-    x = np.asarray(rgb)
-    if x.ndim != 4 or x.shape[-1] != 3:
-        raise ValueError(f"colorfulness expects N×H×W×3 RGB, got shape {x.shape}")
-    x = x.astype(np.float64) * (1.0 if x.dtype == np.uint8 else 255.0)
+    x = _as_unit_float(rgb, "colorfulness") * 255.0
     r, g, b = x[..., 0], x[..., 1], x[..., 2]
     rg = (r - g).reshape(len(x), -1)
     yb = (0.5 * (r + g) - b).reshape(len(x), -1)

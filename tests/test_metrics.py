@@ -64,6 +64,14 @@ def test_colorfulness_gray_is_zero_and_hand_values():
     spread = math.hypot(127.5, 63.75)  # σ_rgyb = μ_rgyb here
     assert metrics.colorfulness(red)[0] == pytest.approx(spread + 0.3 * spread)
     assert metrics.colorfulness(_photo())[0] > 10
+    assert metrics.colorfulness(_photo() / 255.0)[0] == pytest.approx(metrics.colorfulness(_photo())[0])
+
+
+@pytest.mark.parametrize("fn", [metrics.colorfulness, lambda x: metrics.psnr(x, x), lambda x: metrics.ssim(x, x)])
+def test_rgb_of_an_unknown_scale_is_refused(fn):
+    """int64 0–255 (e.g. ``img.astype(int)``) would otherwise be read as [0, 1] and give nonsense."""
+    with pytest.raises(ValueError, match="uint8 .* or float .* got int64"):
+        fn(_photo().astype(np.int64))
 
 
 def test_paired_difference_by_hand():
