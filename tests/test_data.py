@@ -163,6 +163,15 @@ def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
         load_images(cfg.replace(n_train=5), "train")
     assert prepare(cfg.replace(n_train=5), progress=False)["reused"] is False  # another key: rebuilt
     assert load_images(cfg.replace(n_train=5), "train").shape == (5, S, S, 3)
+    # the same settings, but the folder's files changed: a stale cache is not reused
+    cfg = cfg.replace(n_train=5)
+    Image.fromarray(_photo(70)).save(images / "new.jpg")
+    assert prepare(cfg, progress=False)["reused"] is False
+    assert prepare(cfg, progress=False)["reused"] is True
+    Image.fromarray(_photo(71)).save(images / "new.jpg")  # same name, other picture
+    assert prepare(cfg, progress=False)["reused"] is False
+    (images / "new.jpg").unlink()
+    assert prepare(cfg, progress=False)["reused"] is False
 
 
 def test_failed_run_leaves_nothing_half_written_and_the_old_cache_usable(tmp_path):
@@ -173,9 +182,8 @@ def test_failed_run_leaves_nothing_half_written_and_the_old_cache_usable(tmp_pat
     cfg = _cfg(tmp_path, n_train=3, n_test=2)
     prepare(cfg, progress=False)
     old = {p.name: p.read_bytes() for p in cfg.data_dir.iterdir()}
-    (images / "p0.png").write_bytes(b"broken")  # now only 4 usable images for 3 + 2
-    with pytest.raises(DataError, match="only 2 usable images for the 3 of the train split"):
-        prepare(cfg.replace(split_seed=1), progress=False)
+    with pytest.raises(DataError, match="only 3 usable images for the 4 of the train split"):
+        prepare(cfg.replace(n_train=4, split_seed=1), progress=False)  # 5 images for 4 + 2
     with pytest.raises(DataError, match="no such folder"):
         prepare(cfg.replace(folder=str(tmp_path / "typo")), progress=False)
     with pytest.raises(DataError, match=r"GB needed|needs .* GB for 1000000002 images of 256×256"):

@@ -24,7 +24,7 @@ import numpy as np
 
 from colorlib.config import Config
 from colorlib.files import atomic_write
-from colorlib.data.sources import DataError
+from colorlib.data.sources import DataError, folder_fingerprint
 
 __all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "check_space", "new_array",
            "commit", "write_text", "manifest_text", "read_summary", "complete_summary", "load_images"]
@@ -122,7 +122,8 @@ def _array_shape(path: Path) -> tuple | None:
 
 
 def complete_summary(cfg: Config) -> dict | None:
-    """The summary of a complete cache for ``cfg`` (right key, files present and sized), else None."""
+    """The summary of a complete cache for ``cfg`` (right key, files present and sized, and for
+    source=folder the same image files as when it was prepared), else None."""
     summary = read_summary(cfg.data_dir)
     if summary is None or summary.get("key") != cache_key(cfg):
         return None
@@ -130,7 +131,15 @@ def complete_summary(cfg: Config) -> dict | None:
     for split, n in (("train", cfg.n_train), ("test", cfg.n_test)):
         if _array_shape(cfg.data_dir / f"{split}.npy") != (n, size, size, 3):
             return None
-    return summary if (cfg.data_dir / "manifest.csv").is_file() else None
+    if not (cfg.data_dir / "manifest.csv").is_file():
+        return None
+    if cfg.source == "folder":  # the key names the folder; its files may have changed since
+        try:
+            if summary.get("folder_fingerprint") != folder_fingerprint(cfg.folder):
+                return None
+        except DataError:  # folder gone or emptied: let prepare say so
+            return None
+    return summary
 
 
 def load_images(cfg: Config, split: str) -> np.ndarray:

@@ -24,7 +24,7 @@ from colorlib.config import Config, add_config_args, config_from_args
 from colorlib.data import cache
 from colorlib.data.download import DownloadError, DownloadPolicy
 from colorlib.data.sources import (Candidate, DataError, Decoded, bundled_candidates,
-                                   folder_candidates, is_grayscale)
+                                   folder_candidates, folder_fingerprint, is_grayscale)
 from colorlib.images import ImageError
 
 __all__ = ["prepare", "main"]
@@ -183,6 +183,7 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
             cache.write_text(cfg.results_dir / "manifest.csv",
                              (cfg.data_dir / "manifest.csv").read_text(encoding="utf-8"))
         return {**done, "reused": True}
+    fingerprint = folder_fingerprint(cfg.folder) if cfg.source == "folder" else None  # before reading
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cache.check_space(cfg.data_dir, cfg.n_train + cfg.n_test, cfg.image_size)
     report = _Report(cfg.n_train + cfg.n_test, progress)
@@ -223,6 +224,8 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
         "seconds": round(seconds, 3), "images_per_s": round(len(rows) / max(seconds, 1e-9), 2),
         "data_dir": str(cfg.data_dir),
     }
+    if fingerprint is not None:
+        summary["folder_fingerprint"] = fingerprint
     cache.write_text(cfg.data_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return {**summary, "reused": False}
 

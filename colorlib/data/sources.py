@@ -13,6 +13,7 @@ times faster and, since the result is downsized again with antialiasing, visuall
 """
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import os
@@ -26,7 +27,8 @@ from PIL import Image
 from colorlib.images import ImageError, is_image_path, open_rgb
 
 __all__ = ["DataError", "Candidate", "Decoded", "square", "is_grayscale", "decode_file",
-           "seeded_order", "folder_candidates", "bundled_candidates", "BUNDLED_PHOTOS",
+           "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
+           "bundled_candidates", "BUNDLED_PHOTOS",
            "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
 
 MIN_SIDE = 16            # px: smaller images (1×1 icons, spacer GIFs) carry no usable picture
@@ -102,9 +104,9 @@ def seeded_order(keys: Sequence, seed: int) -> list:
 
 # ----- folder source -----------------------------------------------------------------------
 
-def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
-    """Every image file under ``folder`` (recursive; extensions of IMAGE_EXTENSIONS, any case),
-    in seeded order. Hidden directories (``.git``, ``.cache``…) are not searched."""
+def folder_files(folder: str | os.PathLike) -> tuple[Path, list[str]]:
+    """The folder and its image files (recursive; extensions of IMAGE_EXTENSIONS, any case), as
+    sorted POSIX paths relative to it. Hidden directories (``.git``, ``.cache``…) are not searched."""
     root = Path(folder).expanduser()
     if not str(folder):
         raise DataError("source=folder needs a folder: pass --folder DIR (or --set folder=DIR)")
@@ -118,6 +120,26 @@ def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
         found += [Path(dirpath, f).relative_to(root).as_posix() for f in filenames if is_image_path(f)]
     if not found:
         raise DataError(f"{root}: no image files (.jpg .jpeg .png .webp .bmp .tif) in this folder tree")
+    return root, sorted(found)
+
+
+def folder_fingerprint(folder: str | os.PathLike) -> str:
+    """A digest of the folder's image files (relative path, size, modification time): a cache
+    prepared from the folder is stale once a file is added, removed or changed."""
+    root, files = folder_files(folder)
+    digest = hashlib.sha1()
+    for rel in files:
+        try:
+            stat = (root / rel).stat()
+            digest.update(f"{rel}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode("utf-8", "surrogateescape"))
+        except OSError:  # a dangling link: part of the listing, without a stat
+            digest.update(f"{rel}\0?\n".encode("utf-8", "surrogateescape"))
+    return digest.hexdigest()
+
+
+def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
+    """Every image file under ``folder`` (see :func:`folder_files`), in seeded order."""
+    root, found = folder_files(folder)
     return [Candidate("folder", rel, Path(rel).name, lambda s, p=root / rel: decode_file(p, s),
                       path=str(root / rel)) for rel in seeded_order(found, seed)]
 
