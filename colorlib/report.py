@@ -128,16 +128,16 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
     return "\n".join(parts) + "\n"
 
 
-def _diff_row(label, a: np.ndarray, b: np.ndarray) -> dict:
-    s = paired_difference(a, b)
+def _diff_row(label, a: np.ndarray, b: np.ndarray, s: dict | None = None) -> dict:
+    s = paired_difference(a, b) if s is None else s
     return {"": label, "n": s["n"], "A": f"{np.mean(a):.4f}", "B": f"{np.mean(b):.4f}",
             "mean A − B": f"{s['mean_diff']:+.4f}", "95% CI (t)": f"[{s['t_lo']:+.4f}, {s['t_hi']:+.4f}]",
             "95% CI (bootstrap)": f"[{s['boot_lo']:+.4f}, {s['boot_hi']:+.4f}]",
             "p (paired t)": f"{s['p_value']:.3g}", "share A lower": f"{s['share_a_lower']:.0%}"}
 
 
-def _verdict(a: np.ndarray, b: np.ndarray, name_a: str, name_b: str) -> str:
-    s = paired_difference(a, b)
+def _verdict(s: dict, name_a: str, name_b: str) -> str:
+    """The verdict from :func:`paired_difference`'s t interval (A − B)."""
     if math.isnan(s["t_lo"]):
         return "too few units for an interval."
     if s["t_hi"] < 0:
@@ -163,21 +163,22 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
             continue
         pivot = pivot.dropna(subset=["unet", "resnet"])
         seeds = list(pivot.index.get_level_values(0).unique())
-        rows = [_diff_row(f"seed {s}", pivot.loc[s, "unet"].to_numpy(), pivot.loc[s, "resnet"].to_numpy())
-                for s in seeds]
+        stats = {s: paired_difference(pivot.loc[s, "unet"].to_numpy(), pivot.loc[s, "resnet"].to_numpy())
+                 for s in seeds}  # each bootstrap once: the row and the verdict share it
+        rows = [_diff_row(f"seed {s}", pivot.loc[s, "unet"].to_numpy(), pivot.loc[s, "resnet"].to_numpy(), st)
+                for s, st in stats.items()]
         parts.append(markdown_table(pd.DataFrame(rows)))
         if len(seeds) >= 2:
             per_seed = pivot.groupby(level=0).mean()
+            a, b = per_seed["unet"].to_numpy(), per_seed["resnet"].to_numpy()
+            st = paired_difference(a, b)
             parts.append(f"\nAcross {len(seeds)} seeds:\n")
-            parts.append(markdown_table(pd.DataFrame([_diff_row("seeds", per_seed["unet"].to_numpy(),
-                                                                per_seed["resnet"].to_numpy())])))
-            parts.append(f"\n**Verdict ({mode}, across seeds)**: "
-                         f"{_verdict(per_seed['unet'].to_numpy(), per_seed['resnet'].to_numpy(), 'U-Net', 'ResNet')}\n")
+            parts.append(markdown_table(pd.DataFrame([_diff_row("seeds", a, b, st)])))
+            parts.append(f"\n**Verdict ({mode}, across seeds)**: {_verdict(st, 'U-Net', 'ResNet')}\n")
         else:
             s = seeds[0]
             parts.append(f"\n**Verdict ({mode}, seed {s} only — one training run per model, so this says nothing "
-                         f"about run-to-run variation)**: "
-                         f"{_verdict(pivot.loc[s, 'unet'].to_numpy(), pivot.loc[s, 'resnet'].to_numpy(), 'U-Net', 'ResNet')}\n")
+                         f"about run-to-run variation)**: {_verdict(stats[s], 'U-Net', 'ResNet')}\n")
     gray = per_image[per_image["model"] == "gray"].set_index("image")["l1"]
     if gray.empty:
         return "\n".join(parts)

@@ -86,6 +86,23 @@ def test_paired_difference_by_hand():
     assert single["mean_diff"] == 0.5 and math.isnan(single["t_lo"]) and math.isnan(single["p_value"])
 
 
+def test_paired_bootstrap_of_a_paper_size_test_set_stays_small():
+    """2,000 test images × 10,000 resamples: drawn in chunks, not as one 20 M-element array (320 MB)."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.09, 0.02, 2000), rng.normal(0.095, 0.02, 2000)
+    tracemalloc.start()
+    try:
+        out = metrics.paired_difference(a, b)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert peak < 40e6, f"peak {peak / 1e6:.0f} MB"
+    assert out["boot_lo"] < out["mean_diff"] < out["boot_hi"]
+    assert out["boot_lo"] == pytest.approx(out["t_lo"], abs=2e-4) and out["boot_hi"] == pytest.approx(out["t_hi"], abs=2e-4)
+
+
 def test_frechet_distance_one_dimensional_and_low_rank_agree():
     # 1-D Gaussians N(0, 1) and N(3, 4): 9 + 1 + 4 − 2·√4 = 10
     assert metrics.frechet_distance(np.array([0.0]), np.array([[1.0]]), np.array([3.0]), np.array([[4.0]])) \
