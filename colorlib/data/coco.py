@@ -23,7 +23,7 @@ import zipfile
 from pathlib import Path
 from typing import Callable
 
-from colorlib.data.download import DownloadPolicy, fetch
+from colorlib.data.download import DownloadError, DownloadPolicy, fetch
 from colorlib.data.sources import Candidate, DataError, Decoded, decode_file, seeded_order
 from colorlib.images import open_rgb
 
@@ -62,7 +62,11 @@ def annotation_file(split: str, data_dir: Path, coco_root: str = "",
     archive_path = data_dir / "coco" / zip_name
     url = f"{policy.annotations_base()}/{zip_name}"
     log(f"downloading {url}")
-    fetch(url, archive_path, policy, verify=_verify_zip, log=log)
+    try:
+        fetch(url, archive_path, policy, verify=_verify_zip, log=log)
+    except DownloadError as err:
+        raise DownloadError(f"{err}; check the network, or use an existing COCO copy with "
+                            f"--coco-root DIR") from None
     with zipfile.ZipFile(archive_path) as archive:
         members = {Path(m).name: m for m in archive.namelist()}
         name = next((n for n in names if n in members), None)
