@@ -73,6 +73,11 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
         raise ImageError(path, "no such file") from None
     except IsADirectoryError:
         raise ImageError(path, "is a directory") from None
+    pillow_limit = Image.MAX_IMAGE_PIXELS
+    if pillow_limit is not None and max_pixels > 2 * pillow_limit:
+        # Pillow refuses more than 2 × MAX_IMAGE_PIXELS (~179 MP) in Image.open, before our own
+        # check: lift its limit for this call so a caller's higher max_pixels is honoured.
+        Image.MAX_IMAGE_PIXELS = max_pixels
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -99,3 +104,5 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
         raise ImageError(path, f"refused as a possible decompression bomb ({err})") from None
     except (OSError, SyntaxError, ValueError) as err:  # truncated, corrupt, unsupported codec
         raise ImageError(path, f"cannot decode ({err})") from None
+    finally:
+        Image.MAX_IMAGE_PIXELS = pillow_limit

@@ -130,3 +130,14 @@ def test_missing_and_directory(tmp_path):
 def test_extensions_any_case():
     assert all(is_image_path(f"a.{e}") for e in ("jpg", "JPEG", "Png", "webp", "BMP", "tif", "TIFF"))
     assert not is_image_path("a.txt") and not is_image_path("jpg")
+
+
+def test_a_higher_max_pixels_overrides_pillows_own_limit(tmp_path, monkeypatch):
+    """Pillow refuses images over 2 × Image.MAX_IMAGE_PIXELS (~179 MP) on open; --max-pixels 300e6
+    must still let a 200 MP panorama through. Shown here at a small scale (Pillow's limit lowered)."""
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # Pillow: refuse over 2000 px
+    Image.new("RGB", (60, 60), (1, 2, 3)).save(tmp_path / "p.png")  # 3600 px
+    assert open_rgb(tmp_path / "p.png", max_pixels=10_000).size == (60, 60)
+    assert Image.MAX_IMAGE_PIXELS == 1000  # restored
+    with pytest.raises(ImageError, match="over the limit of 0.003 MP"):
+        open_rgb(tmp_path / "p.png", max_pixels=3000)
