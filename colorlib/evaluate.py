@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import math
 import sys
 import time
 from typing import Callable, Iterable
@@ -81,22 +82,26 @@ def predict_ab(model: nn.Module, L: torch.Tensor) -> torch.Tensor:
 
 
 def train_median_ab(train_images: np.ndarray, max_pixels: int = 2_000_000, batch_size: int = 16) -> torch.Tensor:
-    """The train set's per-channel median of normalized (a, b), shape (2,).
+    """The train set's per-channel median of normalized (a, b), shape (2,); uint8 N×H×W×3 in.
 
-    Uses a deterministic subsample of at most ~``max_pixels`` pixels: evenly spaced images,
-    each with a regular pixel stride (exact for small sets; 8,000×256² pixels would not fit).
+    Exact when the set has at most ``max_pixels`` pixels. A larger set (8,000×256² = 524 M
+    pixels) is subsampled on a regular pixel grid of stride s, the same in every image, chosen so
+    that about ``max_pixels`` pixels remain — every image contributes, since pixels of one photo
+    are correlated and photos are not (beyond ``max_pixels`` images, evenly spaced images, one
+    pixel each).
     """
     n, h, w = train_images.shape[:3]
     if n == 0:
         raise ValueError("train_median_ab: the train set is empty")
-    n_img = min(n, max(1, max_pixels // (h * w)))
-    step = max(1, int(np.ceil(np.sqrt(n * h * w / max_pixels / n_img)))) if n_img == n else 1
-    idx = np.linspace(0, n - 1, n_img).round().astype(int)
+    step = max(1, math.ceil(math.sqrt(n * h * w / max_pixels)))
+    idx = np.arange(n)
+    if step > min(h, w):
+        step, idx = max(h, w), np.unique(np.linspace(0, n - 1, max_pixels).round().astype(int))
     chunks = []
     for i in range(0, len(idx), batch_size):
-        batch = torch.from_numpy(np.ascontiguousarray(train_images[idx[i:i + batch_size]]))
-        _, ab = lab_from_uint8(batch)
-        chunks.append(ab[:, :, ::step, ::step].permute(1, 0, 2, 3).reshape(2, -1))
+        batch = torch.from_numpy(np.ascontiguousarray(train_images[idx[i:i + batch_size], ::step, ::step]))
+        _, ab = lab_from_uint8(batch)  # per pixel: converting the grid = the grid of the conversion
+        chunks.append(ab.permute(1, 0, 2, 3).reshape(2, -1))
     return torch.cat(chunks, dim=1).median(dim=1).values
 
 
@@ -230,15 +235,26 @@ def find_runs(cfg, generators: Iterable[str], seeds: Iterable[int]) -> dict[tupl
 def evaluate(cfg, generators: Iterable[str] = ("unet", "resnet"), seeds: Iterable[int] | None = None,
              modes: Iterable[str] = MODES, n_predictions: int = 8, progress: bool | None = None) -> pd.DataFrame:
     """Evaluate every existing run of ``generators`` × ``seeds`` on the profile's test set, write
-    the files listed in the module docstring to ``cfg.results_dir`` and return the metrics table."""
-    from .checkpoint import load_generator
+    the files listed in the module docstring to ``cfg.results_dir`` and return the metrics table.
+
+    A run whose checkpoint cannot be used is skipped with one printed line; the others are
+    evaluated and written, then :class:`~colorlib.checkpoint.CheckpointError` names the bad files."""
+    from .checkpoint import CheckpointError, load_generator
     from .data import load_images
     from .report import write_results
 
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
     runs = find_runs(cfg, generators, seeds)
     device = cfg.resolve_device()
-    loaded = {key: load_generator(path, expect=key[0], device=device) for key, path in runs.items()}
+    loaded, unusable = {}, []
+    for (gen, seed), path in runs.items():  # an unusable checkpoint skips its run, not the others
+        try:
+            loaded[(gen, seed)] = load_generator(path, expect=gen, device=device)
+        except CheckpointError as err:
+            _log(f"evaluate: skipping {gen} seed {seed}: {err}")
+            unusable.append(str(err))
+    if not loaded:
+        raise CheckpointError(f"no usable run to evaluate: {'; '.join(unusable)}")
     test_images = load_images(cfg, "test")
     median_ab = train_median_ab(load_images(cfg, "train"))
     per_image, set_df, preds = evaluate_arrays(test_images, {k: m for k, (m, _) in loaded.items()}, median_ab,
@@ -252,7 +268,11 @@ def evaluate(cfg, generators: Iterable[str] = ("unet", "resnet"), seeds: Iterabl
         _log(f"evaluate: warning: {gen} seed {seed} {text}")
         sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
         set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
-    return write_results(cfg.results_dir, per_image, set_df, preds)
+    summary = write_results(cfg.results_dir, per_image, set_df, preds)
+    if unusable:
+        raise CheckpointError(f"{len(unusable)} run(s) unusable (the others were evaluated and written): "
+                              + "; ".join(unusable))
+    return summary
 
 
 def split_mismatches(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[str, int], str]:

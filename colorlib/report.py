@@ -101,8 +101,9 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
     """metrics.md: the summary (mean ± sd over seeds, baselines, the paper), per-run rows, notes."""
     runs = summary[summary["kind"] == "run"]
     n = int(summary["n_images"].iloc[0])
+    names = sorted({f"{m}-seed{s}" for m, s in zip(runs["model"], runs["seed"])})  # a run, not a run × mode
     parts = [f"# Test-set evaluation — {title}\n",
-             f"{n} test images; runs evaluated: {len(runs)} ({', '.join(sorted({f'{m}-seed{s}' for m, s in zip(runs['model'], runs['seed'])}))}).\n",
+             f"{n} test images; runs evaluated: {len(names)} ({', '.join(names)}).\n",
              "## Summary (mean ± sd over seeds; baselines; the paper's reported numbers)\n",
              _table(summary, ("mean ± sd over seeds", "baseline", "paper (§6)"), with_sd=True),
              "\n## Every run\n", _table(summary, ("run",), with_sd=False),
@@ -191,8 +192,8 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
 
 def write_results(results_dir: str | os.PathLike, per_image: pd.DataFrame, sets: pd.DataFrame,
                   predictions: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Write per_image.csv, metrics.csv, metrics.md, comparison.md and predictions_*.npy; return
-    the summary table (see :func:`summarize`)."""
+    """Write per_image.csv, metrics.csv, metrics.md, comparison.md and predictions_*.npy (removing
+    predictions_*.npy of runs this evaluation does not hold); return the summary (:func:`summarize`)."""
     out = Path(results_dir)
     summary = summarize(per_image, sets)
     atomic_write(out / "per_image.csv", per_image.to_csv(index=False))
@@ -203,4 +204,8 @@ def write_results(results_dir: str | os.PathLike, per_image: pd.DataFrame, sets:
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(images, dtype=np.uint8))
         atomic_write(out / f"predictions_{name}.npy", buf.getvalue())
+    current = {f"predictions_{name}.npy" for name in predictions}
+    for stale in out.glob("predictions_*.npy"):  # an earlier evaluation's: Fig. 7 must not show them
+        if stale.name not in current:
+            stale.unlink()
     return summary

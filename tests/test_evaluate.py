@@ -18,7 +18,7 @@ from colorlib import metrics
 from colorlib.checkpoint import FORMAT, atomic_save, load_generator
 from colorlib.config import Config
 from colorlib.lab import lab_from_uint8, uint8_from_lab
-from colorlib.report import comparison_markdown, summarize
+from colorlib.report import comparison_markdown, metrics_markdown, summarize, write_results
 
 
 def _save_run(cfg: Config, generator: str, seed: int) -> None:
@@ -85,6 +85,21 @@ def test_baselines_match_independent_computation(evaluated):
     assert (per_image[per_image["model"] == "gray"]["cf_pred"] < 0.5).all()  # "no colour" is not colourful
 
 
+def test_train_median_samples_every_image_of_a_large_set():
+    """Above ``max_pixels`` every image contributes a pixel grid; a few whole images would not do:
+    here the first and last images (blue) are outnumbered 6 to 2 by red ones."""
+    images = np.zeros((8, 16, 16, 3), np.uint8)
+    images[:, :, :, 0] = 200                   # red …
+    images[[0, 7]] = (0, 0, 200)               # … except the first and the last: blue
+    _, red_ab = lab_from_uint8(torch.from_numpy(images[1:2, :1, :1]))
+    got = ev.train_median_ab(images, max_pixels=512)   # 8 × 256 pixels: a stride-2 grid of each
+    torch.testing.assert_close(got, red_ab.flatten())
+    _, ab = lab_from_uint8(torch.from_numpy(images))
+    exact = ev.train_median_ab(images, max_pixels=8 * 16 * 16)
+    torch.testing.assert_close(exact, ab.permute(1, 0, 2, 3).reshape(2, -1).median(dim=1).values)
+    assert ev.train_median_ab(images, max_pixels=3).shape == (2,)  # fewer pixels than images
+
+
 def test_model_scores_and_predictions_match_a_direct_forward(evaluated):
     cfg, summary, test, _ = evaluated
     per_image = pd.read_csv(cfg.results_dir / "per_image.csv")
@@ -146,6 +161,32 @@ def test_summary_across_seeds_by_hand():
     assert "U-Net has the lower L1" in text  # −0.03 per seed, CI excludes 0
 
 
+def _rows(model: str, seed: int, modes=("eval", "dropout"), n: int = 2) -> list[dict]:
+    return [{"model": model, "generator": model, "seed": seed, "mode": mode, "image": i, "pixels": 4,
+             "l1": 0.1 + 0.01 * i, "psnr": 25.0, "ssim": 0.9, "cf_pred": 10.0, "cf_true": 20.0, "dcf": 10.0}
+            for mode in modes for i in range(n)]
+
+
+def test_metrics_md_counts_runs_not_run_modes():
+    per_image = pd.DataFrame(_rows("unet", 0) + _rows("resnet", 0))
+    text = metrics_markdown(summarize(per_image), {}, "t")
+    assert "runs evaluated: 2 (resnet-seed0, unet-seed0)" in text  # two runs, each in two modes
+
+
+def test_write_results_drops_an_earlier_evaluations_predictions(tmp_path):
+    """Fig. 7 reads every predictions_<run>.npy: one left from an earlier evaluation (another
+    run, perhaps another test set) must not sit beside this one's."""
+    stale = tmp_path / "predictions_resnet-seed3.npy"
+    np.save(stale, np.zeros((2, 4, 4, 3), np.uint8))
+    sets = pd.DataFrame({"model": ["unet"] * 2, "generator": ["unet"] * 2, "seed": [0, 0],
+                         "mode": ["eval", "dropout"], "fid": [np.nan] * 2, "note": [""] * 2})
+    imgs = np.full((2, 4, 4, 3), 7, np.uint8)
+    write_results(tmp_path, pd.DataFrame(_rows("unet", 0)), sets, {"original": imgs, "unet-seed0": imgs})
+    assert sorted(p.name for p in tmp_path.glob("predictions_*.npy")) == [
+        "predictions_original.npy", "predictions_unet-seed0.npy"]
+    np.testing.assert_array_equal(np.load(tmp_path / "predictions_unet-seed0.npy"), imgs)
+
+
 def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
                          data_root=str(tmp_path / "data"))
@@ -159,6 +200,25 @@ def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     assert list(found) == [("resnet", 3)]
     assert "skipping unet seed 3: no checkpoint at" in capsys.readouterr().err
     assert not (tmp_path / "results").exists()  # nothing half-written
+
+
+def test_a_corrupt_checkpoint_skips_its_run_only(tmp_path, capsys):
+    from colorlib.data import prepare
+
+    roots = [f"{k}_root={tmp_path / k}" for k in ("data", "run", "results")]
+    cfg = Config.from_profile("smoke").override(roots)
+    prepare(cfg, progress=False)
+    _save_run(cfg, "unet", 0)
+    bad = cfg.replace(generator="resnet").run_dir / "checkpoint.pt"
+    bad.parent.mkdir(parents=True)
+    bad.write_bytes(b"PK\x03\x04 cut off mid-write")
+    argv = ["--profile", "smoke", "--modes", "eval"] + [a for r in roots for a in ("--set", r)]
+    assert ev.main(argv) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert f"evaluate: skipping resnet seed 0: {bad}: not a readable checkpoint" in "\n".join(err)
+    assert err[-1].startswith(f"colorlib evaluate: 1 run(s) unusable (the others were evaluated and written): {bad}")
+    table = pd.read_csv(cfg.results_dir / "metrics.csv")
+    assert set(table.loc[table["kind"] == "run", "model"]) == {"unet"}  # the good run was evaluated
 
 
 def test_random_resnet_encoder_is_said_plainly(evaluated):
