@@ -30,7 +30,7 @@ import torch
 from .lab import lab_to_rgb, normalize_lab, rgb_to_lab
 from .metrics import PAPER_L1
 from .files import atomic_write
-from .report import markdown_table
+from .tables import write_tables  # Figs. 10–15 as files (re-exported: part of this module's API)
 
 __all__ = ["fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_hist", "write_tables",
            "save_figure", "preview", "make_figures", "main"]
@@ -138,15 +138,37 @@ def fig7_comparison(original: np.ndarray, predictions: dict[str, np.ndarray],
     return fig
 
 
-def _read_history(path: Path) -> pd.DataFrame:
+PER_IMAGE_COLUMNS = ("model", "generator", "seed", "mode", "image", "l1")
+
+
+def _read_csv(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
+    """A CSV with ``columns`` and at least one row, else :class:`FigureInputError` naming ``path``."""
     try:
-        h = pd.read_csv(path)
+        df = pd.read_csv(path)
     except (OSError, ValueError) as err:
         raise FigureInputError(f"{path}: not a readable CSV: {str(err).splitlines()[0]}") from None
-    missing = [c for c in HISTORY_COLUMNS if c not in h.columns]
-    if missing or h.empty:
-        raise FigureInputError(f"{path}: {'no rows' if h.empty else 'missing columns ' + ', '.join(missing)}")
-    return h.sort_values("epoch")
+    missing = [c for c in columns if c not in df.columns]
+    if missing or df.empty:
+        raise FigureInputError(f"{path}: {'no rows' if df.empty else 'missing columns ' + ', '.join(missing)}")
+    return df
+
+
+def _read_history(path: Path) -> pd.DataFrame:
+    return _read_csv(path, HISTORY_COLUMNS).sort_values("epoch")
+
+
+def _read_images(path: Path) -> np.ndarray:
+    """A predictions_*.npy written by evaluate: uint8 N×H×W×3, N ≥ 1."""
+    try:
+        with open(path, "rb") as f:
+            if f.read(6) != b"\x93NUMPY":  # else numpy blames "pickled data" for any other file
+                raise ValueError("no .npy header")
+        x = np.load(path, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as err:
+        raise FigureInputError(f"{path}: not a readable .npy: {str(err).splitlines()[0]}") from None
+    if x.dtype != np.uint8 or x.ndim != 4 or x.shape[-1] != 3 or not len(x):
+        raise FigureInputError(f"{path}: holds {x.dtype} {x.shape}, expected uint8 N×H×W×3 images")
+    return x
 
 
 def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: float | None = None):
@@ -207,20 +229,6 @@ def fig_l1_hist(per_image: pd.DataFrame, seed: int | None = None):
     return fig
 
 
-def write_tables(out_dir: str | Path, image_size: int = 256) -> list[Path]:
-    """Figs. 10–13 and 15 (App. A) as tables/figN.csv and .md: our torchinfo layers beside the paper's."""
-    from .tables import FIGURES, summary_table
-
-    paths = []
-    for fig, title in FIGURES.items():
-        df = summary_table(fig, image_size)
-        base = Path(out_dir) / "tables" / fig
-        paths.append(atomic_write(base.with_suffix(".csv"), df.to_csv(index=False)))
-        md = f"# {fig.replace('fig', 'Fig. ')} — {title} (torchinfo, input {image_size}×{image_size})\n\n"
-        paths.append(atomic_write(base.with_suffix(".md"), md + markdown_table(df)))
-    return paths
-
-
 def _skip(name: str, reason: str) -> None:
     print(f"figures: skipping {name}: {reason}", file=sys.stderr)
 
@@ -232,8 +240,20 @@ def make_figures(cfg) -> list[Path]:
     :class:`FigureInputError` after the other figures are written.
     """
     out, seed, made, problems = cfg.results_dir, cfg.seed, [], []
-    per_image = pd.read_csv(out / "per_image.csv") if (out / "per_image.csv").is_file() else None
-    original = np.load(out / "predictions_original.npy") if (out / "predictions_original.npy").is_file() else None
+
+    def read(path: Path, reader, figure: str):  # None if absent; if unusable, one line and go on
+        if not path.is_file():
+            return None
+        try:
+            return reader(path)
+        except FigureInputError as err:
+            _skip(figure, str(err))
+            problems.append(str(err))
+            return None
+
+    per_image = read(out / "per_image.csv", lambda p: _read_csv(p, PER_IMAGE_COLUMNS),
+                     "fig_l1_hist.png and the test L1 in Figs. 7–9")
+    original = read(out / "predictions_original.npy", _read_images, "fig7_comparison.png")
 
     example = original
     if example is None:
@@ -249,14 +269,17 @@ def make_figures(cfg) -> list[Path]:
     for gen in ("unet", "resnet"):
         path = out / f"predictions_{gen}-seed{seed}.npy"
         if path.is_file():
-            preds[_NAMES[gen]] = np.load(path)
+            images = read(path, _read_images, "fig7_comparison.png")
+            if images is None:
+                continue
+            preds[_NAMES[gen]] = images
             if per_image is not None:
                 sel = per_image[(per_image["model"] == gen) & (per_image["seed"] == seed) & (per_image["mode"] == "eval")]
                 l1[_NAMES[gen]] = sel.sort_values("image")["l1"].to_numpy()
         else:
             absent.append(f"figures: fig7_comparison.png without {_NAMES[gen]}: no {path}")
     if original is None or not preds:
-        _skip("fig7_comparison.png", f"no predictions in {out} (run `python -m colorlib evaluate` first)")
+        _skip("fig7_comparison.png", f"no usable predictions in {out} (run `python -m colorlib evaluate` first)")
     else:
         for line in absent:
             print(line, file=sys.stderr)
@@ -268,11 +291,8 @@ def make_figures(cfg) -> list[Path]:
         if not hist.is_file():
             _skip(name, f"no {hist} (train {gen} seed {seed} first)")
             continue
-        try:
-            history = _read_history(hist)
-        except FigureInputError as err:
-            _skip(name, str(err))
-            problems.append(str(err))
+        history = read(hist, _read_history, name)
+        if history is None:
             continue
         test = None
         if per_image is not None:
@@ -280,9 +300,9 @@ def make_figures(cfg) -> list[Path]:
             test = float(sel["l1"].mean()) if len(sel) else None
         made.append(save_figure(fig_losses(history, gen, no, test), out / name))
 
-    if per_image is None:
+    if per_image is None and not (out / "per_image.csv").is_file():
         _skip("fig_l1_hist.png", f"no {out / 'per_image.csv'} (run `python -m colorlib evaluate` first)")
-    else:
+    elif per_image is not None:
         made.append(save_figure(fig_l1_hist(per_image, seed), out / "fig_l1_hist.png"))
 
     made += write_tables(out, cfg.image_size)

@@ -7,12 +7,14 @@ are equal, so a change to any layer's width, bias or order fails the suite.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import torchinfo
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 
-__all__ = ["PAPER_TABLES", "PAPER_TOTALS", "FIGURES", "param_rows", "summary_table", "figure_modules"]
+__all__ = ["PAPER_TABLES", "PAPER_TOTALS", "FIGURES", "param_rows", "summary_table", "figure_modules", "write_tables"]
 
 _CT, _BN, _C, _BB = "ConvTranspose2d", "BatchNorm2d", "Conv2d", "BasicBlock"
 
@@ -136,3 +138,18 @@ def summary_table(fig: str, image_size: int = 256) -> pd.DataFrame:
                            "paper shape": "", "paper params": PAPER_TOTALS[fig],
                            "match": sum(r[2] for r in ours) == PAPER_TOTALS[fig]}])
     return pd.concat([df, total], ignore_index=True)
+
+
+def write_tables(out_dir: str | Path, image_size: int = 256) -> list[Path]:
+    """Figs. 10–13 and 15 (App. A) as tables/figN.csv and .md: our torchinfo layers beside the paper's."""
+    from .files import atomic_write
+    from .report import markdown_table
+
+    paths = []
+    for fig, title in FIGURES.items():
+        df = summary_table(fig, image_size)
+        base = Path(out_dir) / "tables" / fig
+        paths.append(atomic_write(base.with_suffix(".csv"), df.to_csv(index=False)))
+        md = f"# {fig.replace('fig', 'Fig. ')} — {title} (torchinfo, input {image_size}×{image_size})\n\n"
+        paths.append(atomic_write(base.with_suffix(".md"), md + markdown_table(df)))
+    return paths

@@ -124,6 +124,34 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
     assert not list(out.rglob("*.tmp"))  # nothing half-written left behind
 
 
+def test_unusable_result_files_are_named_and_the_rest_is_drawn(tmp_path, capsys):
+    cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
+                              data_root=str(tmp_path / "data"))
+    out = cfg.results_dir
+    out.mkdir(parents=True)
+    imgs = _photos(2)
+    np.save(out / "predictions_original.npy", imgs)
+    np.save(out / "predictions_unet-seed0.npy", imgs[:, :, ::-1])
+    (out / "predictions_resnet-seed0.npy").write_bytes(b"\x93NUMPY cut off")  # a truncated file
+    _per_image(2).drop(columns=["l1"]).to_csv(out / "per_image.csv", index=False)  # not evaluate's
+    run = cfg.replace(generator="unet").run_dir
+    run.mkdir(parents=True)
+    _history().to_csv(run / "history.csv", index=False)
+
+    with pytest.raises(figures.FigureInputError) as info:
+        figures.make_figures(cfg)
+    message = str(info.value)
+    assert message.startswith("2 input file(s) unusable: ") and "\n" not in message
+    assert f"{out / 'per_image.csv'}: missing columns l1" in message
+    assert f"{out / 'predictions_resnet-seed0.npy'}: not a readable .npy" in message
+    for name in ("fig5_lab_channels.png", "fig7_comparison.png", "fig9_unet_losses.png", "tables/fig15.md"):
+        assert (out / name).is_file(), name  # everything else is still made
+    assert not (out / "fig_l1_hist.png").exists()
+    np.save(out / "predictions_original.npy", np.zeros((2, 8, 8), np.float32))  # wrong kind of array
+    with pytest.raises(figures.FigureInputError, match="predictions_original.npy: holds float32 \\(2, 8, 8\\)"):
+        figures.make_figures(cfg)
+
+
 def test_preview_is_a_small_jpeg_of_the_figure(tmp_path):
     import io
 
