@@ -294,6 +294,12 @@ def split_mismatches(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tupl
     return out
 
 
+def _count(text: str) -> int:
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError(f"expected a whole number ≥ 0, got {text!r}")
+    return int(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     """``python -m colorlib evaluate [--profile P] [--seeds 0 1 2] [--set k=v]``."""
     from .checkpoint import CheckpointError
@@ -304,7 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="runs to evaluate (default: cfg.seed)")
     parser.add_argument("--generators", nargs="+", default=["unet", "resnet"], choices=["unet", "resnet"])
     parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
-    parser.add_argument("--n-predictions", type=int, default=8, help="test images kept for Fig. 7")
+    parser.add_argument("--n-predictions", type=_count, default=8, help="test images kept for Fig. 7 (≥ 0)")
     args = parser.parse_args(argv)
     try:
         cfg = config_from_args(args)

@@ -221,6 +221,14 @@ def test_a_corrupt_checkpoint_skips_its_run_only(tmp_path, capsys):
     assert set(table.loc[table["kind"] == "run", "model"]) == {"unet"}  # the good run was evaluated
 
 
+def test_negative_n_predictions_is_refused_by_the_cli(tmp_path, capsys):
+    roots = [a for k in ("data", "run", "results") for a in ("--set", f"{k}_root={tmp_path / k}")]
+    with pytest.raises(SystemExit) as info:  # test_images[:-3] would have been kept for Fig. 7
+        ev.main(["--profile", "smoke", "--n-predictions", "-3"] + roots)
+    assert info.value.code == 2
+    assert "--n-predictions: expected a whole number ≥ 0, got '-3'" in capsys.readouterr().err
+
+
 def test_random_resnet_encoder_is_said_plainly(evaluated):
     cfg, _, _, _ = evaluated
     text = (cfg.results_dir / "metrics.md").read_text()
