@@ -39,16 +39,25 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
     return Path(path)
 
 
+def _first_sentence(err: Exception) -> str:
+    """torch's load errors run to several paragraphs; keep their first sentence, one line."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    cut = text.find(". ")
+    return text[: cut + 1] if 0 < cut < 200 else text[:200]
+
+
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     """Load a colorlib checkpoint with ``weights_only=True``; one clear error if it cannot be used."""
     path = Path(path)
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; pass the checkpoint.pt file inside a run folder")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt or truncated?): {reason}") from None
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not saved "
+                              f"by colorlib): {_first_sentence(err)}") from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a colorlib checkpoint (expected format {FORMAT!r})")
     return ckpt
