@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 
 import torch
@@ -102,13 +103,20 @@ def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, war
     return result
 
 
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text}: must be a positive integer")
+    return value
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m colorlib bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--generator", choices=["unet", "resnet"], default="unet")
-    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--batch", type=_positive, default=16)
     p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--steps", type=_positive, default=20)
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
     p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto")
@@ -116,7 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU (default: known GPUs)")
     p.add_argument("--json", help="also write the result to this JSON file")
     a = p.parse_args(argv)
-    r = bench(a.generator, a.batch, a.device, a.steps, a.warmup, a.amp, a.channels_last, a.compile, a.peak_tflops)
+    try:
+        r = bench(a.generator, a.batch, a.device, a.steps, a.warmup, a.amp, a.channels_last, a.compile, a.peak_tflops)
+    except (RuntimeError, ValueError) as err:  # e.g. --device cuda without a GPU, out of memory
+        print(f"error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
+        return 1
     mfu = f"{100 * r['MFU']:.1f}%" if r["MFU"] else "n/a (pass --peak-tflops)"
     print(f"{r['generator']} GAN step on {r['device']}: batch {r['batch']}, amp {r['amp']}, "
           f"channels_last {r['channels_last']}, compile {r['compile']}\n"

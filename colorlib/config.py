@@ -62,11 +62,28 @@ class Config:
     compile: bool = False            # torch.compile the models
     data_on_device: str = "auto"     # keep the uint8 train set on the GPU: auto | on | off
     checkpoint_every: int = 1        # epochs between checkpoints (and one at the end)
-    test_dropout: bool = False       # evaluation: keep dropout on at test time (§4.2, pix2pix)
+    test_dropout: bool = False       # colorize: keep dropout on at test time (§4.2, pix2pix);
+                                     # evaluate always reports both modes
     data_root: str = ""
     run_root: str = ""
     results_root: str = ""
     extra: dict = field(default_factory=dict)  # free-form notes recorded with a run
+
+    def __post_init__(self) -> None:
+        """One clear line for a value no run could use (from a profile, --set or a file)."""
+        choices = {"source": ("coco", "folder", "bundled"), "generator": ("unet", "resnet"),
+                   "amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
+                   "data_on_device": ("auto", "on", "off")}
+        for name, allowed in choices.items():
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
+        minimum = {"batch_size": 1, "image_size": 1, "checkpoint_every": 1, "n_train": 0, "n_test": 0,
+                   "epochs": 0, "l1_pretrain_epochs": 0, "lambda_l1": 0, "init_std": 0}
+        for name, low in minimum.items():
+            if not getattr(self, name) >= low:  # also catches NaN
+                raise ValueError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
+        if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}: need lr > 0 and betas in [0, 1)")
 
     # ----- construction -----
     @classmethod

@@ -57,7 +57,8 @@ def _mode(model: nn.Module, mode: str, seed: int):
         raise ValueError(f"unknown evaluation mode {mode!r}; choose one of {', '.join(MODES)}")
     was_training = model.training
     model.eval()
-    devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
+    where = next(model.parameters()).device
+    devices = [where.index if where.index is not None else torch.cuda.current_device()] if where.type == "cuda" else []
     try:
         with torch.random.fork_rng(devices=devices):
             torch.manual_seed(seed)

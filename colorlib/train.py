@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import io
 import math
 import sys
 import time
@@ -30,6 +31,7 @@ from torch.utils.data import DistributedSampler
 
 from .checkpoint import FORMAT, atomic_save, load_checkpoint
 from .config import Config, add_config_args, config_from_args
+from .files import atomic_write
 from .lab import join_lab, lab_from_uint8
 from .losses import discriminator_loss, generator_loss, l1_loss
 from .models import PatchDiscriminator, PretrainedWeightsError, build_generator, init_weights
@@ -128,12 +130,20 @@ class GanStep:
 
 
 def _write_history(path: Path, rows: list[dict]) -> None:
-    tmp = path.with_suffix(".csv.tmp")
-    with tmp.open("w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=HISTORY_COLUMNS)
-        w.writeheader()
-        w.writerows(rows)
-    tmp.replace(path)
+    text = io.StringIO()
+    w = csv.DictWriter(text, fieldnames=HISTORY_COLUMNS, lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(path, text.getvalue())
+
+
+# What defines the experiment: a resume that changes one of these is no longer the same run.
+_EXPERIMENT = ("source", "folder", "n_train", "n_test", "image_size", "split_seed", "pretrained", "lr",
+               "beta1", "beta2", "lambda_l1", "init_std", "l1_pretrain_epochs", "flip", "batch_size", "seed")
+
+
+def _changed(saved: dict, cfg: Config) -> list[str]:
+    return [f"{k} {saved[k]!r} → {getattr(cfg, k)!r}" for k in _EXPERIMENT if k in saved and saved[k] != getattr(cfg, k)]
 
 
 def _load_train_images(cfg: Config, rt: Runtime) -> torch.Tensor:
@@ -181,6 +191,8 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     if ckpt_path.exists() and not resume:
         raise FileExistsError(f"{ckpt_path}: a run already exists; pass --resume to continue it "
                               f"or delete {run_dir} to start over")
+    if cfg.epochs + cfg.l1_pretrain_epochs == 0:
+        raise ValueError("epochs=0 and l1_pretrain_epochs=0: nothing to train")
     if rt.world > 1 and cfg.batch_size % rt.world:
         raise ValueError(f"batch_size={cfg.batch_size} must be divisible by the {rt.world} processes")
     per_rank = cfg.batch_size // rt.world
@@ -204,6 +216,8 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
         G_raw.load_state_dict(ck["G"]), D_raw.load_state_dict(ck["D"])
         step.opt_G.load_state_dict(ck["opt_G"]), step.opt_D.load_state_dict(ck["opt_D"])
         start_epoch, history, encoder_init = ck["epoch"], list(ck["history"]), ck.get("encoder_init", encoder_init)
+        if changed := _changed(ck["config"], cfg):
+            log(f"WARNING: resuming with changed settings ({'; '.join(changed)}): the history mixes both")
         states = ck["rng"] if isinstance(ck["rng"], list) else [ck["rng"]]
         if len(states) == rt.world:
             set_rng_state(states[rt.rank])
@@ -220,14 +234,17 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
         from torch.nn.parallel import DistributedDataParallel as DDP
 
         ids = [rt.local_rank] if rt.device.type == "cuda" else None
-        G, D = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
+        # D runs twice (real, fake) before one backward: broadcasting BatchNorm buffers at each
+        # forward would modify tensors saved for that backward (a known CUDA failure). Buffers
+        # are synced from rank 0 when the run ends (check_replicas); parameters stay in lockstep.
+        G, D = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (G, D))
     step.G, step.D = G, D
 
     if rt.main:
         run_dir.mkdir(parents=True, exist_ok=True)
-        for stale in (*run_dir.glob(".checkpoint.pt.*.tmp"), run_dir / "history.csv.tmp"):
+        for stale in run_dir.glob(".*.tmp"):
             stale.unlink(missing_ok=True)  # left by a process killed mid-write
-        cfg.to_json(run_dir / "config.json")
+        atomic_write(run_dir / "config.json", cfg.to_json() + "\n")
         _write_history(run_dir / "history.csv", history)
     total = cfg.l1_pretrain_epochs + cfg.epochs
     show_bar = rt.main and (sys.stderr.isatty() if progress is None else progress)

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -159,3 +160,17 @@ def test_plain_config_is_plain_data():
     assert cfg.profile == "demo" and isinstance(cfg.profile, str)
     assert json.loads(cfg.to_json())["profile"] == "demo"
     assert Config.from_dict(cfg.to_dict()) == cfg
+
+
+@pytest.mark.parametrize("item, message", [
+    ("batch_size=0", "batch_size=0: must be ≥ 1"), ("batch_size=-2", "batch_size=-2: must be ≥ 1"),
+    ("checkpoint_every=0", "checkpoint_every=0: must be ≥ 1"), ("epochs=-1", "epochs=-1: must be ≥ 0"),
+    ("l1_pretrain_epochs=-3", "l1_pretrain_epochs=-3"), ("lr=0", "need lr > 0"), ("lr=nan", "need lr > 0"),
+    ("amp=fp16", "amp='fp16': choose one of auto, bf16, off"), ("channels_last=yes", "channels_last='yes'"),
+    ("generator=vgg", "generator='vgg'"), ("source=web", "source='web'"), ("n_train=-1", "n_train=-1"),
+])
+def test_values_no_run_could_use_are_refused(item, message):
+    """A bad --set value is one line naming it — never a traceback mid-run, or a 'done' run that
+    trained nothing (batch_size=-2 once made a checkpoint of zero losses)."""
+    with pytest.raises(ValueError, match=re.escape(message)):
+        Config.from_profile("demo").override([item])

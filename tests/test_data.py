@@ -261,3 +261,16 @@ def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):
     assert proc.returncode == 130, err
     assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("prepare: interrupted;")
     assert {p.name: p.read_bytes() for p in data.iterdir()} == old  # no temp file, old cache intact
+
+
+def test_truncated_cache_names_the_file(tmp_path):
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(6):
+        Image.fromarray(_photo(100 + k)).save(images / f"p{k}.png")
+    cfg = _cfg(tmp_path, n_train=3, n_test=2)
+    prepare(cfg, progress=False)
+    test_npy = cfg.data_dir / "test.npy"
+    test_npy.write_bytes(test_npy.read_bytes()[:200])  # a cut-off file
+    with pytest.raises(DataError, match=r"test\.npy: unreadable cache .*run `python -m colorlib prepare"):
+        load_images(cfg, "test")

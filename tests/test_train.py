@@ -124,15 +124,21 @@ def test_sigkill_then_resume_is_bit_identical(roots):
     assert not list(cfg.run_dir.glob(".*.tmp")) and not list(cfg.run_dir.glob("*.tmp"))  # nothing half-written
 
 
-def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots):
+def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots, capsys):
     cfg = tiny_cfg(roots, "nan", epochs=1)
     train(cfg, progress=False)
     ckpt = cfg.run_dir / "checkpoint.pt"
     before = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     with pytest.raises(TrainingDiverged, match=r"epoch 2: non-finite loss.*epoch 1\).*intact"):
         train(cfg.replace(epochs=2, lambda_l1=float("inf")), resume=True, progress=False)
+    assert "WARNING: resuming with changed settings (lambda_l1 100.0 → inf)" in capsys.readouterr().out
     assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == before
     assert load_checkpoint(ckpt)["epoch"] == 1
+
+
+def test_nothing_to_train_is_an_error(roots):
+    with pytest.raises(ValueError, match="nothing to train"):
+        train(tiny_cfg(roots, "empty", epochs=0), progress=False)
 
 
 def test_pretrained_policy(tmp_path, capsys):

@@ -161,7 +161,10 @@ def load_images(cfg: Config, split: str) -> np.ndarray:
         have = summary.get("key", {})
         diff = ", ".join(f"{k}={have.get(k)!r} (want {v!r})" for k, v in want.items() if have.get(k) != v)
         raise DataError(f"{cfg.data_dir}: cache was prepared with {diff}; run `{command}` again")
-    images = np.load(path, mmap_mode="r")
+    try:
+        images = np.load(path, mmap_mode="r")
+    except (OSError, ValueError) as err:  # truncated or overwritten file
+        raise DataError(f"{path}: unreadable cache ({err}); run `{command}` again") from None
     n = cfg.n_train if split == "train" else cfg.n_test
     if images.dtype != np.uint8 or images.shape != (n, cfg.image_size, cfg.image_size, 3):
         raise DataError(f"{path}: holds {images.dtype} {images.shape}, expected uint8 "
