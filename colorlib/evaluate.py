@@ -306,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
     from .checkpoint import CheckpointError
     from .config import add_config_args, config_from_args
 
-    parser = argparse.ArgumentParser(prog="colorlib evaluate", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m colorlib evaluate", description=__doc__.split("\n\n")[0])
     add_config_args(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="runs to evaluate (default: cfg.seed)")
     parser.add_argument("--generators", nargs="+", default=["unet", "resnet"], choices=["unet", "resnet"])

@@ -315,7 +315,7 @@ def main(argv: list[str] | None = None) -> int:
     """``python -m colorlib figures [--profile P] [--set k=v]``."""
     from .config import add_config_args, config_from_args
 
-    parser = argparse.ArgumentParser(prog="colorlib figures", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m colorlib figures", description=__doc__.split("\n\n")[0])
     add_config_args(parser)
     args = parser.parse_args(argv)
     try:
