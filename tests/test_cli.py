@@ -7,15 +7,15 @@ import sys
 from colorlib.__main__ import VERBS
 
 
-def test_ctrl_c_is_one_line(tmp_path):
+def test_ctrl_c_is_one_line():
     """python -m colorlib <verb>: an interrupt prints one line and exits 130, no traceback."""
     import signal
-    import time
 
-    proc = subprocess.Popen([sys.executable, "-c", "import time, sys; from colorlib.__main__ import main; "
-                             "import colorlib.bench as b; b.main = lambda argv: time.sleep(30); sys.exit(main(['bench']))"],
-                            stderr=subprocess.PIPE, text=True)
-    time.sleep(3)
+    code = ("import sys, time; from colorlib.__main__ import main; import colorlib.bench as b\n"
+            "def slow(argv):\n    print('ready', flush=True); time.sleep(60)\n"
+            "b.main = slow; sys.exit(main(['bench']))")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"  # inside the verb, imports done: no race
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130 and err.strip() == "colorlib bench: interrupted"
