@@ -37,6 +37,15 @@ def _photo(seed: int, h: int = 40, w: int = 48) -> np.ndarray:
     phase = rng.uniform(0, 6.3, 3)
     return np.stack([127 + 120 * np.sin(4 * x + 3 * y + p) for p in phase], -1).astype(np.uint8)
 
+def _photo_folder(tmp_path, n: int, first: int, ext: str = "png"):
+    """tmp_path/images holding n distinct coloured photos p0.<ext>, p1.<ext>, …"""
+    images = tmp_path / "images"
+    images.mkdir()
+    for k in range(n):
+        Image.fromarray(_photo(first + k)).save(images / f"p{k}.{ext}")
+    return images
+
+
 
 def _manifest(cfg: Config) -> list[dict]:
     return list(csv.DictReader(io.StringIO((cfg.data_dir / "manifest.csv").read_text())))
@@ -126,10 +135,7 @@ def test_cache_round_trip_is_exact(tmp_path):
 
 
 def test_split_depends_on_seed_only(tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for k in range(12):
-        Image.fromarray(_photo(40 + k)).save(images / f"p{k:02d}.png")
+    images = _photo_folder(tmp_path, 12, first=40, ext="png")
 
     def split(seed: int, where: str) -> tuple[list, list]:
         cfg = _cfg(tmp_path, n_train=6, n_test=3, split_seed=seed, data_root=str(tmp_path / where))
@@ -148,10 +154,7 @@ def test_split_depends_on_seed_only(tmp_path):
 
 
 def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for k in range(8):
-        Image.fromarray(_photo(60 + k)).save(images / f"p{k}.jpg")
+    images = _photo_folder(tmp_path, 8, first=60, ext="jpg")
     cfg = _cfg(tmp_path)
     with pytest.raises(DataError, match="run `python -m colorlib prepare --profile smoke`"):
         load_images(cfg, "train")
@@ -175,10 +178,7 @@ def test_idempotent_rebuilt_on_change_and_clear_errors(tmp_path):
 
 
 def test_failed_run_leaves_nothing_half_written_and_the_old_cache_usable(tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for k in range(5):
-        Image.fromarray(_photo(80 + k)).save(images / f"p{k}.png")
+    images = _photo_folder(tmp_path, 5, first=80, ext="png")
     cfg = _cfg(tmp_path, n_train=3, n_test=2)
     prepare(cfg, progress=False)
     old = {p.name: p.read_bytes() for p in cfg.data_dir.iterdir()}
@@ -223,10 +223,7 @@ def test_grayscale_threshold():
 
 
 def test_cli(tmp_path, capsys):
-    images = tmp_path / "images"
-    images.mkdir()
-    for k in range(4):
-        Image.fromarray(_photo(90 + k)).save(images / f"p{k}.png")
+    images = _photo_folder(tmp_path, 4, first=90, ext="png")
     common = ["--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}",
               "--set", f"results_root={tmp_path / 'results'}", "--set", f"image_size={S}",
               "--set", "n_train=3", "--set", "n_test=1"]
@@ -264,10 +261,7 @@ def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):
 
 
 def test_truncated_cache_names_the_file(tmp_path):
-    images = tmp_path / "images"
-    images.mkdir()
-    for k in range(6):
-        Image.fromarray(_photo(100 + k)).save(images / f"p{k}.png")
+    images = _photo_folder(tmp_path, 6, first=100, ext="png")
     cfg = _cfg(tmp_path, n_train=3, n_test=2)
     prepare(cfg, progress=False)
     test_npy = cfg.data_dir / "test.npy"
