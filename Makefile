@@ -65,7 +65,7 @@ $(eval $(call notebook_deps,paper))
 demo: setup $(NOTEBOOKS:%=results/demo/notebooks/%.ipynb)  ## the whole study on the bundled photos, CPU (≤ 15 min)
 	@echo "demo done: results/demo/ (metrics.md, figures, executed notebooks)"
 
-reproduce: setup  ## the paper profile on COCO on a GPU (downloads ~1.3 GB of COCO images)
+reproduce: setup  ## the paper profile on COCO on a GPU (downloads ≈ 1.6 GB of COCO images)
 	@$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU')"
 	$(MAKE) $(NOTEBOOKS:%=results/paper/notebooks/%.ipynb)
 	@echo "reproduce done: results/paper/"
