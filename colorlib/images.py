@@ -24,10 +24,14 @@ DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger files are refused as possible
 
 
 class ImageError(ValueError):
-    """A file that cannot be used as an image; ``str(err)`` is ``"<path>: <reason>"``."""
+    """A file that cannot be used as an image; ``str(err)`` is ``"<path>: <reason>"``.
 
-    def __init__(self, path: str | os.PathLike, reason: str):
-        self.path, self.reason = Path(path), reason
+    ``kind`` names the failure for counting (``missing``, ``empty_file``, ``not_an_image``,
+    ``decompression_bomb``, ``corrupt``, ``too_small``, …), independent of the message wording.
+    """
+
+    def __init__(self, path: str | os.PathLike, reason: str, kind: str = "unreadable"):
+        self.path, self.reason, self.kind = Path(path), reason, kind
         super().__init__(f"{path}: {reason}")
 
 
@@ -68,11 +72,11 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
     path = Path(path)
     try:
         if path.stat().st_size == 0:
-            raise ImageError(path, "empty file")
+            raise ImageError(path, "empty file", "empty_file")
     except FileNotFoundError:
-        raise ImageError(path, "no such file") from None
+        raise ImageError(path, "no such file", "missing") from None
     except IsADirectoryError:
-        raise ImageError(path, "is a directory") from None
+        raise ImageError(path, "is a directory", "missing") from None
     pillow_limit = Image.MAX_IMAGE_PIXELS
     if pillow_limit is not None and max_pixels > 2 * pillow_limit:
         # Pillow refuses more than 2 × MAX_IMAGE_PIXELS (~179 MP) in Image.open, before our own
@@ -85,9 +89,10 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
                 w, h = img.size
                 if w * h > max_pixels:
                     raise ImageError(path, f"{w}×{h} = {w * h / 1e6:.3g} MP is over the limit of "
-                                           f"{max_pixels / 1e6:.3g} MP (possible decompression bomb)")
+                                           f"{max_pixels / 1e6:.3g} MP (possible decompression bomb)",
+                                     "decompression_bomb")
                 if w < 1 or h < 1:
-                    raise ImageError(path, f"image has no pixels ({w}×{h})")
+                    raise ImageError(path, f"image has no pixels ({w}×{h})", "too_small")
                 orientation = img.getexif().get(0x0112, 1)
                 original = (h, w) if orientation in (5, 6, 7, 8) else (w, h)
                 if draft is not None and img.format == "JPEG":
@@ -99,10 +104,10 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
     except ImageError:
         raise
     except UnidentifiedImageError:
-        raise ImageError(path, "not an image file (unrecognized format)") from None
+        raise ImageError(path, "not an image file (unrecognized format)", "not_an_image") from None
     except Image.DecompressionBombError as err:
-        raise ImageError(path, f"refused as a possible decompression bomb ({err})") from None
+        raise ImageError(path, f"refused as a possible decompression bomb ({err})", "decompression_bomb") from None
     except (OSError, SyntaxError, ValueError) as err:  # truncated, corrupt, unsupported codec
-        raise ImageError(path, f"cannot decode ({err})") from None
+        raise ImageError(path, f"cannot decode ({err})", "corrupt") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit

@@ -141,3 +141,21 @@ def test_a_higher_max_pixels_overrides_pillows_own_limit(tmp_path, monkeypatch):
     assert Image.MAX_IMAGE_PIXELS == 1000  # restored
     with pytest.raises(ImageError, match="over the limit of 0.003 MP"):
         open_rgb(tmp_path / "p.png", max_pixels=3000)
+
+
+def test_every_refusal_names_its_kind(tmp_path):
+    """Counts in prepare's summary come from ``ImageError.kind``, not from the message wording."""
+    from colorlib.images import ImageError, open_rgb
+
+    (tmp_path / "empty.jpg").write_bytes(b"")
+    (tmp_path / "text.png").write_text("hello")
+    Image.new("RGB", (64, 64)).save(tmp_path / "ok.png")
+    (tmp_path / "cut.png").write_bytes((tmp_path / "ok.png").read_bytes()[:60])
+    cases = {"empty.jpg": "empty_file", "text.png": "not_an_image", "absent.png": "missing", "cut.png": "corrupt"}
+    for name, kind in cases.items():
+        with pytest.raises(ImageError) as err:
+            open_rgb(tmp_path / name)
+        assert err.value.kind == kind, name
+    with pytest.raises(ImageError) as err:
+        open_rgb(tmp_path / "ok.png", max_pixels=100)
+    assert err.value.kind == "decompression_bomb"

@@ -68,13 +68,7 @@ def _category(err: Exception) -> str:
     """A short key for the summary's ``skipped`` counts."""
     if isinstance(err, DownloadError):
         return "download_failed"
-    reason = getattr(err, "reason", str(err))
-    for needle, key in (("bomb", "decompression_bomb"), ("empty file", "empty_file"),
-                        ("not an image", "not_an_image"), ("too small", "too_small"),
-                        ("no such file", "missing"), ("cannot decode", "corrupt")):
-        if needle in reason:
-            return key
-    return "unreadable"
+    return getattr(err, "kind", "unreadable")
 
 
 class _Report:

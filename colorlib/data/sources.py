@@ -92,7 +92,8 @@ def decode_file(path: str | os.PathLike, size: int) -> Decoded:
     img = open_rgb(path, draft=(size, size))
     width, height = img.info["original_size"]
     if min(width, height) < MIN_SIDE:
-        raise ImageError(path, f"too small ({width}×{height} px; need at least {MIN_SIDE} px per side)")
+        raise ImageError(path, f"too small ({width}×{height} px; need at least {MIN_SIDE} px per side)",
+                         "too_small")
     return Decoded(square(img, size), width, height)
 
 
