@@ -69,16 +69,9 @@ def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, war
     cfg = Config.from_profile("paper", generator=generator, batch_size=batch, device=device, amp=amp,
                          channels_last=channels_last, compile=compile, pretrained="none")
     dev = torch.device(cfg.resolve_device())
-    if dev.type == "cuda":  # as train() does
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
-    G, D, _ = build_models(cfg, log=lambda m: None)
-    fmt = torch.channels_last if channels_last == "on" or (channels_last == "auto" and dev.type == "cuda") else torch.contiguous_format
-    G, D = G.to(dev, memory_format=fmt), D.to(dev, memory_format=fmt)
-    step = GanStep(G, D, cfg, dev)
+    step = GanStep(*build_models(cfg, log=lambda m: None)[:2], cfg, dev)  # exactly train()'s step
     if compile:
-        step.G, step.D = torch.compile(G), torch.compile(D)
-        step.D_local = step.D
+        step.compile()
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (batch, size, size, 3), dtype=torch.uint8, generator=gen).to(dev)
     flips = (torch.rand(batch, generator=gen) < 0.5).to(dev)
@@ -96,7 +89,7 @@ def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, war
     ips = batch / seconds
     peak = _peak(dev, peak_tflops)
     result = {"generator": generator, "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
-              "batch": batch, "amp": "bf16" if step.amp else "off", "channels_last": fmt == torch.channels_last,
+              "batch": batch, "amp": "bf16" if step.amp else "off", "channels_last": step.fmt == torch.channels_last,
               "compile": compile, "seconds_per_step": seconds, "images_per_s": ips, **counted,
               "achieved_TFLOPs": counted["step_GFLOP"] * ips / 1e3, "peak_TFLOPs": peak}
     result["MFU"] = result["achieved_TFLOPs"] / peak if peak else None

@@ -259,7 +259,7 @@ def evaluate(cfg, generators: Iterable[str] = ("unet", "resnet"), seeds: Iterabl
     test_images = load_images(cfg, "test")
     median_ab = train_median_ab(load_images(cfg, "train"))
     per_image, set_df, preds = evaluate_arrays(test_images, {k: m for k, (m, _) in loaded.items()}, median_ab,
-                                               modes, device, max(1, cfg.batch_size), n_predictions, progress)
+                                               modes, device, cfg.batch_size, n_predictions, progress)
     notes = split_mismatches(cfg, {k: c for k, (_, c) in loaded.items()})
     for key, (_, ckpt) in loaded.items():  # say plainly when a ResNet encoder was not ImageNet's (§4.2)
         if str(ckpt.get("encoder_init", "")).startswith("random"):

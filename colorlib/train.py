@@ -50,7 +50,8 @@ class TrainingDiverged(RuntimeError):
 
 
 def _flag(value: str, default: bool) -> bool:
-    return default if value == "auto" else value in ("on", "bf16", "true", "1")
+    """A Config switch (auto | on/bf16 | off; Config has checked the spelling)."""
+    return default if value == "auto" else value != "off"
 
 
 def build_models(cfg: Config, log=print) -> tuple[nn.Module, nn.Module, str]:
@@ -74,17 +75,26 @@ def build_models(cfg: Config, log=print) -> tuple[nn.Module, nn.Module, str]:
 class GanStep:
     """One training iteration on a uint8 batch; losses accumulate on the device (no host sync)."""
 
-    def __init__(self, G: nn.Module, D: nn.Module, cfg: Config, device: torch.device,
-                 D_local: nn.Module | None = None):
-        self.G, self.D = G, D
-        self.D_local = D_local if D_local is not None else D  # G step: no gradient sync for D
+    def __init__(self, G: nn.Module, D: nn.Module, cfg: Config, device: torch.device):
+        """Moves G and D to ``device`` (channels-last where enabled) and makes their optimizers."""
+        cuda = device.type == "cuda"
+        if cuda:  # fixed 256×256 shapes: let cuDNN pick the fastest kernels; TF32 for fp32 work
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
         self.device, self.lam = device, cfg.lambda_l1
-        self.amp = _flag(cfg.amp, device.type == "cuda")
-        self.fmt = torch.channels_last if _flag(cfg.channels_last, device.type == "cuda") else torch.contiguous_format
+        self.amp = _flag(cfg.amp, cuda)
+        self.fmt = torch.channels_last if _flag(cfg.channels_last, cuda) else torch.contiguous_format
+        self.G, self.D = G.to(device, memory_format=self.fmt), D.to(device, memory_format=self.fmt)
+        self.D_local = self.D  # the G step calls D without DDP: it needs no gradient sync for D
         betas = (cfg.beta1, cfg.beta2)
         self.opt_G = torch.optim.Adam(G.parameters(), lr=cfg.lr, betas=betas)
         self.opt_D = torch.optim.Adam(D.parameters(), lr=cfg.lr, betas=betas)
         self.sums = torch.zeros(len(_LOSSES), device=device)
+
+    def compile(self) -> None:
+        """torch.compile G and D once (the optimizers keep the same parameters)."""
+        self.G, self.D = torch.compile(self.G), torch.compile(self.D)
+        self.D_local = self.D
 
     def inputs(self, images: torch.Tensor, flip: torch.Tensor | None):
         """uint8 N×H×W×3 → device → float → Lab on the device → random horizontal flip (§5.1)."""
@@ -183,9 +193,6 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     an uninterrupted run. Without ``resume`` an existing checkpoint is an error, not overwritten.
     """
     rt = setup_runtime(cfg.resolve_device())
-    if rt.device.type == "cuda":  # fixed 256×256 shapes: let cuDNN pick the fastest kernels
-        torch.backends.cudnn.benchmark = True
-        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     log = _log_fn(rt)
     run_dir, ckpt_path = cfg.run_dir, cfg.run_dir / "checkpoint.pt"
     if ckpt_path.exists() and not resume:
@@ -202,14 +209,15 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     if steps == 0:
         raise ValueError(f"{cfg.data_dir}: {len(images)} train images is fewer than batch_size={cfg.batch_size}")
 
+    resuming = resume and ckpt_path.exists()
     seed_all(cfg.seed)  # identical initial weights on every process
-    G, D, encoder_init = build_models(cfg, log)
-    fmt = torch.channels_last if _flag(cfg.channels_last, rt.device.type == "cuda") else torch.contiguous_format
-    G_raw, D_raw = G.to(rt.device, memory_format=fmt), D.to(rt.device, memory_format=fmt)
-    step = GanStep(G_raw, D_raw, cfg, rt.device)  # optimizers hold the raw parameters
+    # A resumed run takes every weight from its checkpoint: fetch no ImageNet file for it.
+    G, D, encoder_init = build_models(cfg.replace(pretrained="none", require_pretrained=False) if resuming else cfg, log)
+    step = GanStep(G, D, cfg, rt.device)  # optimizers hold the raw (uncompiled, unwrapped) parameters
+    G_raw, D_raw = step.G, step.D
 
     start_epoch, history = 0, []
-    if resume and ckpt_path.exists():
+    if resuming:
         ck = load_checkpoint(ckpt_path, map_location=rt.device)
         if ck["generator"] != cfg.generator:
             raise ValueError(f"{ckpt_path}: holds a {ck['generator']!r} run, not {cfg.generator!r}")
@@ -228,8 +236,8 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     else:
         seed_all(cfg.seed + rt.rank)  # per-process seeds: different dropout noise per rank
 
-    G, D = (torch.compile(G_raw), torch.compile(D_raw)) if cfg.compile else (G_raw, D_raw)
-    step.D_local = D  # the G step needs no gradient sync for D, so it calls D outside DDP
+    if cfg.compile:
+        step.compile()
     if rt.distributed:
         from torch.nn.parallel import DistributedDataParallel as DDP
 
@@ -237,8 +245,8 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
         # D runs twice (real, fake) before one backward: broadcasting BatchNorm buffers at each
         # forward would modify tensors saved for that backward (a known CUDA failure). Buffers
         # are synced from rank 0 when the run ends (check_replicas); parameters stay in lockstep.
-        G, D = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (G, D))
-    step.G, step.D = G, D
+        step.G, step.D = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (step.G, step.D))
+    G, D = step.G, step.D
 
     if rt.main:
         run_dir.mkdir(parents=True, exist_ok=True)

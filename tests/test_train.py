@@ -199,9 +199,9 @@ def test_fast_path_switches_run_on_cpu(roots):
 
     cfg = tiny_cfg(roots, "fast", amp="bf16", channels_last="on")
     G, D, _ = build_models(cfg)
-    G, D = G.to(memory_format=torch.channels_last), D.to(memory_format=torch.channels_last)
-    step = GanStep(G, D, cfg, torch.device("cpu"))
+    step = GanStep(G, D, cfg, torch.device("cpu"))  # moves the models to channels_last itself
     assert step.amp and step.fmt == torch.channels_last
+    assert G.encoder.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
     L, ab = step.inputs(images, torch.tensor([True, False]))
     assert L.dtype == ab.dtype == torch.float32 and L.is_contiguous(memory_format=torch.channels_last)
@@ -227,3 +227,16 @@ def test_compiled_run_saves_plain_weights(roots):
     assert hist[LOSS_COLUMNS].notna().all().all() and len(hist) == 2
     G, _ = load_generator(run_dir / "checkpoint.pt", expect="resnet")
     assert torch.equal(G.decoder.head[1].weight, ck["G"]["decoder.head.1.weight"])
+
+
+def test_resume_needs_no_imagenet_file(roots, tmp_path):
+    """A resumed run takes every weight from its checkpoint: the ImageNet file that started it
+    may be gone (an offline node) even where the profile requires pretrained weights."""
+    weights = tmp_path / "r18.pth"
+    torch.save(__import__("torchvision").models.resnet18().state_dict(), weights)
+    cfg = tiny_cfg(roots, "offline", epochs=1, pretrained=str(weights), require_pretrained=True)
+    train(cfg, progress=False)
+    weights.unlink()
+    train(cfg.replace(epochs=2), resume=True, progress=False)
+    ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
+    assert ck["epoch"] == 2 and ck["encoder_init"] == f"ImageNet ({weights})"
