@@ -93,14 +93,20 @@ def test_history_with_missing_columns_is_a_clear_error(tmp_path):
         figures._read_history(bad)
 
 
-def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
+def _evaluated(tmp_path, n: int):
+    """A smoke profile's results folder as evaluate leaves it: n originals and U-Net predictions."""
     cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
-                         data_root=str(tmp_path / "data"))
+                              data_root=str(tmp_path / "data"))
     out = cfg.results_dir
     out.mkdir(parents=True)
-    imgs = _photos(3)
+    imgs = _photos(n)
     np.save(out / "predictions_original.npy", imgs)
-    np.save(out / "predictions_unet-seed0.npy", imgs[:, :, ::-1])  # no ResNet predictions
+    np.save(out / "predictions_unet-seed0.npy", imgs[:, :, ::-1])
+    return cfg, out, imgs
+
+
+def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
+    cfg, out, imgs = _evaluated(tmp_path, 3)  # no ResNet predictions
     _per_image(3).to_csv(out / "per_image.csv", index=False)
     run = cfg.replace(generator="unet").run_dir
     run.mkdir(parents=True)
@@ -125,13 +131,7 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
 
 
 def test_unusable_result_files_are_named_and_the_rest_is_drawn(tmp_path, capsys):
-    cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
-                              data_root=str(tmp_path / "data"))
-    out = cfg.results_dir
-    out.mkdir(parents=True)
-    imgs = _photos(2)
-    np.save(out / "predictions_original.npy", imgs)
-    np.save(out / "predictions_unet-seed0.npy", imgs[:, :, ::-1])
+    cfg, out, imgs = _evaluated(tmp_path, 2)
     (out / "predictions_resnet-seed0.npy").write_bytes(b"\x93NUMPY cut off")  # a truncated file
     _per_image(2).drop(columns=["l1"]).to_csv(out / "per_image.csv", index=False)  # not evaluate's
     run = cfg.replace(generator="unet").run_dir
