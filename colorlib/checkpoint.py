@@ -41,9 +41,10 @@ def atomic_save(obj, path: str | os.PathLike) -> Path:
 
 def _first_sentence(err: Exception) -> str:
     """torch's load errors run to several paragraphs; keep their first sentence, one line."""
-    text = " ".join(str(err).split()) or type(err).__name__
+    text = " ".join(str(err).split())
     cut = text.find(". ")
-    return text[: cut + 1] if 0 < cut < 200 else text[:200]
+    text = text[: cut + 1] if 0 < cut < 200 else text[:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__  # e.g. "KeyError: '105'"
 
 
 def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:

@@ -187,3 +187,10 @@ def test_checkpoint_errors_are_one_short_line(tmp_path):
     message = str(err.value)
     assert "\n" not in message and len(message) < 400 and str(tmp_path / "evil.pt") in message
 
+
+
+def test_a_text_file_is_not_a_checkpoint(tmp_path):
+    """torch raises a bare KeyError('105') for some non-PyTorch files: say which error it was."""
+    (tmp_path / "notes.pt").write_text("hi\n")
+    with pytest.raises(CheckpointError, match=r"notes\.pt: not a readable checkpoint .*: \w+Error"):
+        load_checkpoint(tmp_path / "notes.pt")
