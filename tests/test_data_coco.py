@@ -203,6 +203,6 @@ def test_unreachable_annotation_server_is_one_line_with_the_offline_hint(tmp_pat
         env.setenv("COLORLIB_COCO_ANNOTATIONS_URL", url)
         assert main(argv) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith(f"prepare: {url}/image_info_test2014.zip: failed after 1 attempts")
+    assert last.startswith(f"prepare: {url}/image_info_test2014.zip: failed after 1 attempt (")
     assert last.endswith("use an existing COCO copy with --coco-root DIR")
     assert not list((tmp_path / "data").rglob("*.part")) and not (tmp_path / "results").exists()

@@ -133,4 +133,5 @@ def fetch(url: str, dest: str | os.PathLike, policy: DownloadPolicy = DownloadPo
                 continue
         os.replace(part, dest)
         return dest
-    raise DownloadError(f"{url}: failed after {policy.retries + 1} attempts (last: {reason})")
+    tries = max(1, policy.retries + 1)
+    raise DownloadError(f"{url}: failed after {tries} attempt{'s' if tries > 1 else ''} (last: {reason})")
