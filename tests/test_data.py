@@ -268,3 +268,12 @@ def test_truncated_cache_names_the_file(tmp_path):
     test_npy.write_bytes(test_npy.read_bytes()[:200])  # a cut-off file
     with pytest.raises(DataError, match=r"test\.npy: unreadable cache .*run `python -m colorlib prepare"):
         load_images(cfg, "test")
+
+
+def test_bundled_manifest_is_the_same_on_every_machine(tmp_path):
+    """The manifest (committed with the results) names bundled photos inside the package,
+    not by this machine's virtualenv path."""
+    cfg = _cfg(tmp_path, source="bundled", n_train=3, n_test=1)
+    prepare(cfg, progress=False)
+    paths = {row["path"] for row in _manifest(cfg)}
+    assert paths and all(p.startswith("skimage/data/") and "/" not in p[len("skimage/data/"):] for p in paths)

@@ -67,6 +67,7 @@ class Candidate:
     url: str = ""
     path: str = ""
     crop: str = ""          # "x0 y0 x1 y1" of the original for bundled crops
+    # path: the file; for bundled photos "skimage/data/<file>", the same on every machine
 
 
 def square(img: Image.Image, size: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
@@ -207,13 +208,13 @@ def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
         if isinstance(img, ImageError):
             if k < len(mine):
                 yield Candidate("bundled", name, photos[name].name, lambda s, e=img: _raise(e),
-                                path=str(photos[name]))
+                                path=f"skimage/data/{photos[name].name}")
             continue
         width, height = img.size
         box = (0, 0, width, height) if k < len(mine) else _crop_box(rng, width, height)
         yield Candidate("bundled", f"{name}#{k // len(mine)}", photos[name].name,
                         lambda s, i=img, b=box: Decoded(square(i, s, b), i.width, i.height),
-                        path=str(photos[name]), crop=" ".join(map(str, box)))
+                        path=f"skimage/data/{photos[name].name}", crop=" ".join(map(str, box)))
 
 
 def _raise(err: Exception):
