@@ -18,6 +18,8 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .names import GENERATORS, run_name
+
 __all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args"]
 
 
@@ -29,32 +31,46 @@ def project_root() -> Path:
     return here if (here / "pyproject.toml").is_file() else Path.cwd().resolve()
 
 
+def _data(default, only: str = ""):
+    """A field that defines the data cache (``only``: it matters for that source alone)."""
+    return field(default=default, metadata={"role": "data", "only": only})
+
+
+def _run(default):
+    """A field that defines the experiment (a resume must not change it)."""
+    return field(default=default, metadata={"role": "run"})
+
+
 @dataclass
 class Config:
     profile: str = "demo"
+    # Each field says what it defines (metadata "role"), the one decision a new field needs:
+    #   "data"  the prepared data cache (a change re-prepares; see data_key)
+    #   "run"   the experiment: a resume that changes it is no longer the same run (run_key)
+    #   none    how the run is executed or where files go; results do not depend on it.
     # --- data (§5.1) ---
-    source: str = "bundled"          # coco | folder | bundled
-    folder: str = ""                 # image tree for source=folder
-    coco_root: str = ""              # an existing COCO copy (train2014/, test2014/, annotations/)
-    n_train: int = 32                # images in the train split
-    n_test: int = 8                  # images in the test split
-    image_size: int = 256            # W = H = 256 (§5.1)
-    split_seed: int = 0              # which images form train/test; fixed across training seeds
+    source: str = _data("bundled")           # coco | folder | bundled
+    folder: str = _data("", only="folder")   # image tree for source=folder
+    coco_root: str = _data("", only="coco")  # an existing COCO copy (train2014/, test2014/, annotations/)
+    n_train: int = _data(32)                 # images in the train split
+    n_test: int = _data(8)                   # images in the test split
+    image_size: int = _data(256)             # W = H = 256 (§5.1)
+    split_seed: int = _data(0)               # which images form train/test; fixed across training seeds
     # --- model (§4.2, App. A) ---
-    generator: str = "unet"          # unet | resnet
-    pretrained: str = "imagenet"     # ResNet encoder: imagenet | none | path to resnet18 weights
-    require_pretrained: bool = False # refuse to train the ResNet without ImageNet weights
+    generator: str = "unet"                  # unet | resnet (with seed, names the run: names.run_name)
+    pretrained: str = _run("imagenet")       # ResNet encoder: imagenet | none | path to resnet18 weights
+    require_pretrained: bool = False         # refuse to train the ResNet without ImageNet weights
     # --- optimisation (§5.2) ---
     epochs: int = 10
-    batch_size: int = 4
-    lr: float = 2e-4
-    beta1: float = 0.5
-    beta2: float = 0.999
-    lambda_l1: float = 100.0         # λ in Eq. 19
-    init_std: float = 0.02           # N(0, 0.02) init
-    l1_pretrain_epochs: int = 0      # L1-only generator epochs before the GAN (ablation)
-    flip: bool = True                # random horizontal flip p = 0.5 on the train set
-    seed: int = 0                    # training seed: weights, data order, flips, dropout
+    batch_size: int = _run(4)
+    lr: float = _run(2e-4)
+    beta1: float = _run(0.5)
+    beta2: float = _run(0.999)
+    lambda_l1: float = _run(100.0)           # λ in Eq. 19
+    init_std: float = _run(0.02)             # N(0, 0.02) init
+    l1_pretrain_epochs: int = _run(0)        # L1-only generator epochs before the GAN (ablation)
+    flip: bool = _run(True)                  # random horizontal flip p = 0.5 on the train set
+    seed: int = _run(0)                      # training seed: weights, data order, flips, dropout
     # --- runtime ---
     device: str = "auto"             # auto | cpu | cuda | cuda:1 ...
     amp: str = "auto"                # auto (bf16 on CUDA) | bf16 | off
@@ -71,7 +87,7 @@ class Config:
 
     def __post_init__(self) -> None:
         """One clear line for a value no run could use (from a profile, --set or a file)."""
-        choices = {"source": ("coco", "folder", "bundled"), "generator": ("unet", "resnet"),
+        choices = {"source": ("coco", "folder", "bundled"), "generator": GENERATORS,
                    "amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
                    "data_on_device": ("auto", "on", "off")}
         for name, allowed in choices.items():
@@ -126,6 +142,27 @@ class Config:
         names = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in data.items() if k in names})
 
+    # ----- identity -----
+    def _key(self, roles: tuple[str, ...]) -> dict:
+        key = {}
+        for f in dataclasses.fields(self):
+            only = f.metadata.get("only")
+            if f.metadata.get("role") not in roles or (only and only != self.source):
+                continue
+            value = getattr(self, f.name)
+            if f.name in ("folder", "coco_root") and value:  # the same folder, however it was written
+                value = str(Path(value).expanduser().resolve())
+            key[f.name] = value
+        return key
+
+    def data_key(self) -> dict:
+        """The fields the data cache depends on (role "data"): a cache built for another key is rebuilt."""
+        return self._key(("data",))
+
+    def run_key(self) -> dict:
+        """The fields that define the experiment (roles "data" and "run"), for resume checks."""
+        return self._key(("data", "run"))
+
     # ----- derived paths -----
     def _root(self, value: str, env: str, sub: str) -> Path:
         if value:
@@ -142,7 +179,7 @@ class Config:
     @property
     def run_dir(self) -> Path:
         """One training run: checkpoint.pt, history.csv, config.json."""
-        return self._root(self.run_root, "COLORLIB_RUNS", "runs") / self.profile / f"{self.generator}-seed{self.seed}"
+        return self._root(self.run_root, "COLORLIB_RUNS", "runs") / self.profile / run_name(self.generator, self.seed)
 
     @property
     def results_dir(self) -> Path:

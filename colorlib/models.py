@@ -18,8 +18,10 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights, resnet18
 
+from .names import GENERATORS
+
 __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
-           "build_generator", "PretrainedWeightsError", "load_resnet18_imagenet"]
+           "build_generator", "eval_mode", "PretrainedWeightsError", "load_resnet18_imagenet"]
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -264,7 +266,16 @@ def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
     return module
 
 
-GENERATORS = ("unet", "resnet")
+def eval_mode(model: nn.Module, dropout: bool = False) -> nn.Module:
+    """Put a generator in test mode: ``model.eval()`` (BatchNorm uses its running statistics),
+    and with ``dropout=True`` its Dropout layers switched back on — the paper's test-time noise
+    (§4.2, as pix2pix). The one place evaluate and colorize set this; returns ``model``."""
+    model.eval()
+    if dropout:
+        for m in model.modules():
+            if isinstance(m, nn.Dropout):
+                m.train()
+    return model
 
 
 def build_generator(name: str, pretrained: bool | str = False, init_std: float | None = 0.02) -> nn.Module:

@@ -36,14 +36,9 @@ MANIFEST_COLUMNS = ("split", "index", "source", "id", "file_name", "url", "path"
 
 
 def cache_key(cfg: Config) -> dict:
-    """What a cache depends on; a cache built for another key is rebuilt, never reused."""
-    key = {"format": FORMAT, "source": cfg.source, "n_train": cfg.n_train, "n_test": cfg.n_test,
-           "image_size": cfg.image_size, "split_seed": cfg.split_seed}
-    if cfg.source == "folder":
-        key["folder"] = str(Path(cfg.folder).expanduser().resolve()) if cfg.folder else ""
-    if cfg.source == "coco":
-        key["coco_root"] = str(Path(cfg.coco_root).expanduser().resolve()) if cfg.coco_root else ""
-    return key
+    """What a cache depends on (the Config fields of role "data"); a cache built for another key
+    is rebuilt, never reused."""
+    return {"format": FORMAT, **cfg.data_key()}
 
 
 def tmp_path(path: Path) -> Path:
