@@ -20,6 +20,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .errors import ColorlibError
 from .files import atomic_file
 
 __all__ = ["FORMAT", "CheckpointError", "atomic_save", "load_checkpoint", "load_generator"]
@@ -27,7 +28,7 @@ __all__ = ["FORMAT", "CheckpointError", "atomic_save", "load_checkpoint", "load_
 FORMAT = "colorlib-checkpoint-1"
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(ColorlibError, RuntimeError):
     """A checkpoint file is missing, corrupt, or not what the caller needs."""
 
 

@@ -18,6 +18,7 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError
 from .names import GENERATORS, run_name
 
 __all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args"]
@@ -92,26 +93,26 @@ class Config:
                    "data_on_device": ("auto", "on", "off")}
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
-                raise ValueError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
+                raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
         minimum = {"batch_size": 1, "image_size": 1, "checkpoint_every": 1, "n_train": 0, "n_test": 0,
                    "epochs": 0, "l1_pretrain_epochs": 0, "lambda_l1": 0, "init_std": 0}
         for name, low in minimum.items():
             if not getattr(self, name) >= low:  # also catches NaN
-                raise ValueError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
         if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
-            raise ValueError(f"lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}: need lr > 0 and betas in [0, 1)")
+            raise ConfigError(f"lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}: need lr > 0 and betas in [0, 1)")
 
     # ----- construction -----
     @classmethod
     def from_profile(cls, name: str, **overrides) -> "Config":
         if name not in PROFILES:
-            raise ValueError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
+            raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
         return cls(profile=name, **{**PROFILES[name], **overrides})
 
     def replace(self, **changes) -> "Config":
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
-            raise ValueError(f"unknown Config field(s): {', '.join(sorted(unknown))}")
+            raise ConfigError(f"unknown Config field(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
 
     def override(self, items: typing.Iterable[str]) -> "Config":
@@ -122,7 +123,7 @@ class Config:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")
             if not sep or key not in hints:
-                raise ValueError(f"override {item!r}: expected key=value with key one of "
+                raise ConfigError(f"override {item!r}: expected key=value with key one of "
                                  f"{', '.join(f.name for f in dataclasses.fields(self))}")
             changes[key] = _convert(key, value.strip(), hints[key])
         return self.replace(**changes)
@@ -191,7 +192,7 @@ class Config:
         if self.device == "auto":
             return "cuda" if torch.cuda.is_available() else "cpu"
         if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise RuntimeError(f"device={self.device!r} but no CUDA GPU is available; use device=cpu")
+            raise ConfigError(f"device={self.device!r} but no CUDA GPU is available; use device=cpu")
         return self.device
 
 
@@ -202,19 +203,19 @@ def _convert(key: str, value: str, hint) -> object:
             return True
         if low in ("0", "false", "no", "off"):
             return False
-        raise ValueError(f"override {key}={value!r}: expected true/false")
+        raise ConfigError(f"override {key}={value!r}: expected true/false")
     if hint in (int, float):
         try:
             return hint(value)
         except ValueError:
-            raise ValueError(f"override {key}={value!r}: expected {hint.__name__}") from None
+            raise ConfigError(f"override {key}={value!r}: expected {hint.__name__}") from None
     if hint is dict or typing.get_origin(hint) is dict:
         try:
             parsed = json.loads(value)
         except ValueError as err:
-            raise ValueError(f"override {key}={value!r}: expected a JSON object ({err})") from None
+            raise ConfigError(f"override {key}={value!r}: expected a JSON object ({err})") from None
         if not isinstance(parsed, dict):
-            raise ValueError(f"override {key}={value!r}: expected a JSON object like {{\"k\": 1}}")
+            raise ConfigError(f"override {key}={value!r}: expected a JSON object like {{\"k\": 1}}")
         return parsed
     return value
 

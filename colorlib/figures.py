@@ -29,6 +29,7 @@ import torch
 
 from .lab import lab_to_rgb, normalize_lab, rgb_to_lab
 from .metrics import PAPER_L1
+from .errors import ColorlibError
 from .files import atomic_write
 from .tables import write_tables  # Figs. 10–15 as files (re-exported: part of this module's API)
 
@@ -41,7 +42,7 @@ _NAMES = {"unet": "U-Net", "resnet": "ResNet", "gray": "gray baseline (ab = 0)",
 HISTORY_COLUMNS = ("epoch", "phase", "d_loss", "g_bce", "g_l1")
 
 
-class FigureInputError(ValueError):
+class FigureInputError(ColorlibError, ValueError):
     """An input file of a figure exists but cannot be used (one line naming the file)."""
 
 

@@ -17,13 +17,15 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from .errors import ColorlibError
+
 __all__ = ["ImageError", "open_rgb", "IMAGE_EXTENSIONS", "DEFAULT_MAX_PIXELS", "is_image_path"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger files are refused as possible decompression bombs
 
 
-class ImageError(ValueError):
+class ImageError(ColorlibError, ValueError):
     """A file that cannot be used as an image; ``str(err)`` is ``"<path>: <reason>"``.
 
     ``kind`` names the failure for counting (``missing``, ``empty_file``, ``not_an_image``,

@@ -18,6 +18,7 @@ import torch
 from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights, resnet18
 
+from .errors import ColorlibError
 from .names import GENERATORS
 
 __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
@@ -116,7 +117,7 @@ class UNetGenerator(nn.Module):
         return self.decoder(self.encoder(L))
 
 
-class PretrainedWeightsError(RuntimeError):
+class PretrainedWeightsError(ColorlibError, RuntimeError):
     """The ImageNet weights for the ResNet-18 encoder could not be had."""
 
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from colorlib.errors import ColorlibError
+
 __all__ = ["DownloadError", "DownloadPolicy", "fetch"]
 
 # Where the real COCO files live; the environment variables point them at a mirror (or a test
@@ -28,7 +30,7 @@ _CHUNK = 1 << 16
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
-class DownloadError(OSError):
+class DownloadError(ColorlibError, OSError):
     """A URL that could not be fetched after all retries; ``str(err)`` is one line."""
 
 

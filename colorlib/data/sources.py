@@ -24,6 +24,7 @@ from typing import Callable, Iterator, Sequence
 import numpy as np
 from PIL import Image
 
+from colorlib.errors import ColorlibError
 from colorlib.images import ImageError, is_image_path, open_rgb
 
 __all__ = ["DataError", "Candidate", "Decoded", "square", "is_grayscale", "decode_file",
@@ -45,7 +46,7 @@ BUNDLED_PHOTOS = {
 }
 
 
-class DataError(ValueError):
+class DataError(ColorlibError, ValueError):
     """A dataset that cannot be prepared as asked (missing folder, too few usable images…)."""
 
 
