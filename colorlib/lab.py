@@ -13,7 +13,7 @@ from torch import Tensor
 
 __all__ = [
     "rgb_to_lab", "lab_to_rgb", "normalize_lab", "denormalize_lab",
-    "split_lab", "join_lab", "lab_from_uint8", "uint8_from_lab",
+    "split_lab", "join_lab", "lab_from_uint8", "rgb_from_normalized", "uint8_from_rgb", "uint8_from_lab",
 ]
 
 # skimage.color.colorconv.xyz_from_rgb (sRGB primaries, D65) and the D65 2° white point
@@ -106,7 +106,16 @@ def lab_from_uint8(images: Tensor) -> tuple[Tensor, Tensor]:
     return split_lab(normalize_lab(rgb_to_lab(rgb)))
 
 
+def rgb_from_normalized(L: Tensor, ab: Tensor) -> Tensor:
+    """Normalized L (N×1×H×W) and ab (N×2×H×W) → sRGB in [0, 1], float32 N×3×H×W (Eq. 4–6 inverted)."""
+    return lab_to_rgb(denormalize_lab(join_lab(L.float(), ab.float())))
+
+
+def uint8_from_rgb(rgb: Tensor) -> Tensor:
+    """sRGB in [0, 1] (N×3×H×W) → uint8 RGB N×H×W×3 on the same device (rounded to nearest)."""
+    return rgb.mul(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+
+
 def uint8_from_lab(L: Tensor, ab: Tensor) -> Tensor:
     """Normalized L (N×1×H×W) and ab (N×2×H×W) → uint8 RGB N×H×W×3 on the same device."""
-    rgb = lab_to_rgb(denormalize_lab(join_lab(L.float(), ab.float())))
-    return rgb.mul(255.0).round_().to(torch.uint8).permute(0, 2, 3, 1).contiguous()
+    return uint8_from_rgb(rgb_from_normalized(L, ab))
