@@ -2,12 +2,15 @@
 
     python -m colorlib bench --generator unet --batch 16 --device cuda      # the paper profile's step
     python -m colorlib bench --generator resnet --batch 4 --device cpu --amp off --steps 3
+    python -m colorlib bench --profile demo --set compile=true               # any Config, like every verb
 
 The step is exactly the one ``train`` runs (``GanStep``: D step then G step, Lab conversion and
 flip on the device) on a synthetic uint8 batch resident on the device. FLOPs are *counted*
 (``torch.utils.flop_counter``) on one real step rather than taken from a table: forward GMAC
 per 256×256 image for G and D, and the whole training step's FLOPs per image (forward and
-backward of G, D on real and fake, D again in the G step). MFU = counted FLOP/s ÷ peak.
+backward of G, D on real and fake, D again in the G step). MFU = counted FLOP/s ÷ the card's
+dense peak for the step's precision (bf16 tensor cores under ``amp``; TF32 tensor cores for
+fp32 convolutions, which cuDNN runs in TF32), looked up by device name in ``PEAK_TFLOPS``.
 
 Counted forward cost per 256×256 image: U-Net G 5.98 GMAC, ResNet G 3.64 GMAC, D 3.15 GMAC.
 torchinfo's "mult-adds" report 17.97 / 7.47 / 3.15: it charges a ConvTranspose2d its parameters
@@ -18,20 +21,33 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Config
+from .config import Config, add_config_args, config_from_args
 from .lab import join_lab
-from .train import GanStep, build_models
+from .names import GENERATORS
+from .runtime import Runtime
+from .step import GanStep
+from .train import build_models
 
-__all__ = ["count_flops", "bench", "PEAK_TFLOPS"]
+__all__ = ["count_flops", "bench", "peak_tflops", "PEAK_TFLOPS"]
 
-# Dense bf16 tensor-core peaks (TFLOP/s) by device-name fragment; fp32 CPU peaks are not listed.
-PEAK_TFLOPS = {"H200": 989.0, "H100": 989.0, "A100": 312.0, "L40S": 362.0, "A10": 125.0, "4090": 165.0}
+# Dense tensor-core peaks in TFLOP/s by device-name fragment (first match wins, so the more
+# specific names come first): "bf16" for autocast steps, "tf32" for fp32 steps (cuDNN's
+# default for convolutions). Vendor data sheets, without sparsity.
+PEAK_TFLOPS = {
+    "H100 PCIe": {"bf16": 756.0, "tf32": 378.0},
+    "H100 NVL": {"bf16": 835.0, "tf32": 417.5},
+    "H100": {"bf16": 989.0, "tf32": 494.7},     # SXM ("H100 80GB HBM3")
+    "H200": {"bf16": 989.0, "tf32": 494.7},
+    "A100": {"bf16": 312.0, "tf32": 156.0},
+    "L40S": {"bf16": 362.1, "tf32": 183.0},
+    "A10": {"bf16": 125.0, "tf32": 62.5},
+    "4090": {"bf16": 165.2, "tf32": 82.6},
+}
 
 
 def _flops(fn) -> int:
@@ -44,7 +60,7 @@ def count_flops(generator: str, size: int = 256) -> dict:
     """Counted FLOPs per image (batch 1, fp32, CPU): forward G, forward D, and one training step."""
     cfg = Config.from_profile("smoke", generator=generator, pretrained="none", amp="off", channels_last="off")
     G, D, _ = build_models(cfg, log=lambda m: None)
-    step = GanStep(G, D, cfg, torch.device("cpu"))
+    step = GanStep(G, D, cfg, Runtime(torch.device("cpu")))
     images = torch.randint(0, 256, (1, size, size, 3), dtype=torch.uint8)
     L, ab = step.inputs(images, None)
     with torch.no_grad():
@@ -54,24 +70,19 @@ def count_flops(generator: str, size: int = 256) -> dict:
     return {"G_forward_GMAC": g_fwd / 2e9, "D_forward_GMAC": d_fwd / 2e9, "step_GFLOP": train_step / 1e9}
 
 
-def _peak(device: torch.device, override: float | None) -> float | None:
-    if override:
-        return override
-    if device.type != "cuda":
-        return None
-    name = torch.cuda.get_device_name(device)
-    return next((v for k, v in PEAK_TFLOPS.items() if k in name), None)
+def peak_tflops(device_name: str, amp: bool) -> float | None:
+    """The dense peak of ``device_name`` for a bf16 (``amp``) or fp32/TF32 step, if known."""
+    precision = "bf16" if amp else "tf32"
+    return next((v[precision] for k, v in PEAK_TFLOPS.items() if k in device_name), None)
 
 
-def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, warmup: int = 5,
-          amp: str = "auto", channels_last: str = "auto", compile: bool = False,
-          peak_tflops: float | None = None, size: int = 256) -> dict:
-    cfg = Config.from_profile("paper", generator=generator, batch_size=batch, device=device, amp=amp,
-                         channels_last=channels_last, compile=compile, pretrained="none")
+def bench(cfg: Config, steps: int = 20, warmup: int = 5, peak: float | None = None) -> dict:
+    """Time ``steps`` training steps of ``cfg`` (its generator, batch_size, device, amp,
+    channels_last, compile) on a synthetic uint8 batch resident on the device."""
+    cfg = cfg.replace(pretrained="none")  # the step's cost does not depend on the encoder's weights
     dev = torch.device(cfg.resolve_device())
-    step = GanStep(*build_models(cfg, log=lambda m: None)[:2], cfg, dev)  # exactly train()'s step
-    if compile:
-        step.compile()
+    step = GanStep(*build_models(cfg, log=lambda m: None)[:2], cfg, Runtime(dev))  # exactly train()'s step
+    size, batch = cfg.image_size, cfg.batch_size
     gen = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (batch, size, size, 3), dtype=torch.uint8, generator=gen).to(dev)
     flips = (torch.rand(batch, generator=gen) < 0.5).to(dev)
@@ -85,19 +96,23 @@ def bench(generator: str, batch: int, device: str = "auto", steps: int = 20, war
     step.take_means(steps)  # the one host read per "epoch", as in training
     sync()
     seconds = (time.perf_counter() - t0) / steps
-    counted = count_flops(generator, size)
+    counted = count_flops(cfg.generator, size)
     ips = batch / seconds
-    peak = _peak(dev, peak_tflops)
-    result = {"generator": generator, "device": str(dev) if dev.type != "cuda" else torch.cuda.get_device_name(dev),
-              "batch": batch, "amp": "bf16" if step.amp else "off", "channels_last": step.fmt == torch.channels_last,
-              "compile": compile, "seconds_per_step": seconds, "images_per_s": ips, **counted,
+    name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
+    peak = peak or (peak_tflops(name, step.amp) if dev.type == "cuda" else None)
+    result = {"generator": cfg.generator, "device": name, "batch": batch, "amp": "bf16" if step.amp else "off",
+              "channels_last": step.fmt == torch.channels_last, "compile": cfg.compile,
+              "seconds_per_step": seconds, "images_per_s": ips, **counted,
               "achieved_TFLOPs": counted["step_GFLOP"] * ips / 1e3, "peak_TFLOPs": peak}
     result["MFU"] = result["achieved_TFLOPs"] / peak if peak else None
     return result
 
 
 def _positive(text: str) -> int:
-    value = int(text)
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
     if value < 1:
         raise argparse.ArgumentTypeError(f"{text}: must be a positive integer")
     return value
@@ -106,22 +121,25 @@ def _positive(text: str) -> int:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m colorlib bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--generator", choices=["unet", "resnet"], default="unet")
-    p.add_argument("--batch", type=_positive, default=16)
-    p.add_argument("--device", default="auto")
-    p.add_argument("--steps", type=_positive, default=20)
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--amp", choices=["auto", "bf16", "off"], default="auto")
-    p.add_argument("--channels-last", choices=["auto", "on", "off"], default="auto")
-    p.add_argument("--compile", action="store_true")
+    add_config_args(p)
+    p.set_defaults(profile="paper")  # the paper's step unless told otherwise
+    p.add_argument("--generator", choices=GENERATORS, help="shorthand for --set generator=...")
+    p.add_argument("--batch", type=_positive, help="shorthand for --set batch_size=... (default: the profile's)")
+    p.add_argument("--device", help="shorthand for --set device=... (default: auto)")
+    p.add_argument("--amp", choices=["auto", "bf16", "off"], help="shorthand for --set amp=...")
+    p.add_argument("--channels-last", choices=["auto", "on", "off"], help="shorthand for --set channels_last=...")
+    p.add_argument("--compile", action="store_true", default=None, help="shorthand for --set compile=true")
+    p.add_argument("--steps", type=_positive, default=20, help="timed steps (default 20)")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
     p.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU (default: known GPUs)")
     p.add_argument("--json", help="also write the result to this JSON file")
     a = p.parse_args(argv)
-    try:
-        r = bench(a.generator, a.batch, a.device, a.steps, a.warmup, a.amp, a.channels_last, a.compile, a.peak_tflops)
-    except (RuntimeError, ValueError) as err:  # e.g. --device cuda without a GPU, out of memory
-        print(f"error: {str(err).strip().splitlines()[0]}", file=sys.stderr)
-        return 1
+    shorthands = {"generator": a.generator, "batch_size": a.batch, "device": a.device, "amp": a.amp,
+                  "channels_last": a.channels_last, "compile": a.compile}
+    changes = {k: v for k, v in shorthands.items() if v is not None}
+    if "device" not in changes and not any(o.startswith("device=") for o in a.overrides):
+        changes["device"] = "auto"
+    r = bench(config_from_args(a, **changes), a.steps, a.warmup, a.peak_tflops)
     mfu = f"{100 * r['MFU']:.1f}%" if r["MFU"] else "n/a (pass --peak-tflops)"
     print(f"{r['generator']} GAN step on {r['device']}: batch {r['batch']}, amp {r['amp']}, "
           f"channels_last {r['channels_last']}, compile {r['compile']}\n"

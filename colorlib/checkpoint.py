@@ -8,22 +8,27 @@ tensors and plain Python values only:
     config      Config.to_dict()
     G, D        state dicts;  opt_G, opt_D  optimizer state dicts
     epoch       epochs completed;  iteration  optimizer steps completed
-    rng         {"torch": ByteTensor, "cuda": [ByteTensor...], "numpy": {...}, "python": [...]}
+    rng         {"torch": ByteTensor, "cuda": [the run's GPU's ByteTensor] or [], "numpy": {...},
+                "python": [...]}; under DDP a list of these, one per process
     history     list of per-epoch dicts (the rows of history.csv)
     encoder_init  where the ResNet encoder's weights came from ("imagenet", a path, or "random: …")
 """
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 from torch import nn
 
 from .errors import ColorlibError
 from .files import atomic_file
+from .runtime import Runtime, all_gather_objects, rng_state, seed_all, set_rng_state
 
-__all__ = ["FORMAT", "CheckpointError", "atomic_save", "load_checkpoint", "load_generator"]
+__all__ = ["FORMAT", "CheckpointError", "RunState", "atomic_save", "save_training", "resume_training",
+           "load_checkpoint", "load_generator"]
 
 FORMAT = "colorlib-checkpoint-1"
 
@@ -84,3 +89,52 @@ def load_generator(path: str | os.PathLike, expect: str | None = None,
         first = str(err).strip().splitlines()[0]
         raise CheckpointError(f"{path}: generator weights do not fit a {name!r} generator: {first}") from None
     return model.to(device).eval(), ckpt
+
+
+# ----------------------------------------------------------------------------- training state
+@dataclass
+class RunState:
+    """Where a training run stands: epochs and optimizer steps completed, the per-epoch history
+    rows, and where the ResNet encoder's weights came from."""
+    epoch: int = 0
+    iteration: int = 0
+    history: list[dict] = field(default_factory=list)
+    encoder_init: str = "n/a"
+
+
+def save_training(path: str | os.PathLike, step, run: RunState, cfg, rt: Runtime) -> None:
+    """Save everything a run needs to continue exactly: ``step.state_dict()`` (G, D, both
+    optimizers), every process's RNG state, ``run`` and the Config. Collective under DDP (every
+    process calls it); rank 0 writes. The inverse of :func:`resume_training`."""
+    states = all_gather_objects(rng_state(rt.device), rt)
+    if not rt.main:
+        return
+    atomic_save({"format": FORMAT, "generator": cfg.generator, "config": cfg.to_dict(),
+                 **step.state_dict(), "epoch": run.epoch, "iteration": run.iteration,
+                 "rng": states if rt.distributed else states[0], "history": run.history,
+                 "encoder_init": run.encoder_init}, path)
+
+
+def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
+                    log: Callable[[str], None] = print) -> RunState:
+    """Restore a :func:`save_training` checkpoint into ``step`` and this process's RNGs; return
+    the run's state. Loaded onto the CPU: ``step.load_state_dict`` places weights and Adam
+    moments on the run's device, and RNG states must be CPU tensors wherever the run is."""
+    from .config import Config
+
+    ck = load_checkpoint(path, map_location="cpu")
+    if ck["generator"] != cfg.generator:
+        raise CheckpointError(f"{path}: holds a {ck['generator']!r} run, not {cfg.generator!r}")
+    step.load_state_dict(ck)
+    saved = Config.from_dict(ck["config"]).run_key()
+    changed = [f"{k} {saved[k]!r} → {v!r}" for k, v in cfg.run_key().items() if k in saved and saved[k] != v]
+    if changed:
+        log(f"WARNING: resuming with changed settings ({'; '.join(changed)}): the history mixes both")
+    states = ck["rng"] if isinstance(ck["rng"], list) else [ck["rng"]]
+    if len(states) == rt.world:
+        set_rng_state(states[rt.rank], rt.device)
+    else:
+        seed_all(cfg.seed + 1000 * ck["epoch"] + rt.rank)
+        log(f"note: resumed on {rt.world} processes, checkpoint has {len(states)}: dropout RNG reseeded")
+    log(f"resumed {path} at epoch {ck['epoch']}")
+    return RunState(ck["epoch"], ck.get("iteration", 0), list(ck["history"]), ck.get("encoder_init", "n/a"))

@@ -59,25 +59,31 @@ def seed_all(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def rng_state() -> dict:
-    """Every RNG state of this process, as tensors and plain values (``weights_only``-safe)."""
+def rng_state(device: torch.device | None = None) -> dict:
+    """Every RNG state of this process, as tensors and plain values (``weights_only``-safe).
+
+    Of the CUDA generators only ``device``'s (the run's own GPU) is saved: a checkpoint from
+    an 8-GPU box must resume where fewer GPUs are visible."""
     kind, keys, pos, has_gauss, gauss = np.random.get_state()
     py = random.getstate()
+    cuda = device is not None and device.type == "cuda"
     return {
         "torch": torch.get_rng_state(),
-        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "cuda": [torch.cuda.get_rng_state(device)] if cuda else [],
         "numpy": {"kind": kind, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
                   "has_gauss": int(has_gauss), "gauss": float(gauss)},
         "python": [py[0], list(py[1]), py[2]],
     }
 
 
-def set_rng_state(state: dict) -> None:
-    torch.set_rng_state(state["torch"])
-    if state.get("cuda") and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["cuda"])
+def set_rng_state(state: dict, device: torch.device | None = None) -> None:
+    """Restore :func:`rng_state`'s ``state`` (its tensors may be on any device; the CUDA state
+    goes to ``device``, the run's own GPU)."""
+    torch.set_rng_state(state["torch"].cpu())
+    if state.get("cuda") and device is not None and device.type == "cuda":
+        torch.cuda.set_rng_state(state["cuda"][0].cpu(), device)
     n = state["numpy"]
-    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
+    np.random.set_state((n["kind"], n["keys"].cpu().numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
     version, internal, gauss = state["python"]
     random.setstate((version, tuple(internal), gauss))
 

@@ -21,10 +21,11 @@ import torch
 
 from colorlib.checkpoint import load_checkpoint
 from colorlib.config import Config
+from colorlib.history import HISTORY_COLUMNS, LOSS_COLUMNS
 from colorlib.models import PretrainedWeightsError
-from colorlib.train import HISTORY_COLUMNS, TrainingDiverged, build_models, train
+from colorlib.train import TrainingDiverged, build_models, train
 
-LOSS_COLUMNS = ["d_real", "d_fake", "d_loss", "g_bce", "g_l1", "g_loss"]
+LOSS_COLUMNS = list(LOSS_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -67,7 +68,7 @@ def test_history_checkpoint_and_config(roots):
     cfg = tiny_cfg(roots, "basic", epochs=2, l1_pretrain_epochs=1)
     run_dir = train(cfg, progress=False)
     hist = pd.read_csv(run_dir / "history.csv")
-    assert list(hist.columns) == HISTORY_COLUMNS
+    assert list(hist.columns) == list(HISTORY_COLUMNS)
     assert hist["epoch"].tolist() == [1, 2, 3] and hist["phase"].tolist() == ["l1", "gan", "gan"]
     assert hist.loc[0, ["d_loss", "g_bce"]].isna().all()           # no D during L1 pretraining
     gan = hist[hist.phase == "gan"]
@@ -195,11 +196,12 @@ def test_counted_flops_match_hand_count():
 def test_fast_path_switches_run_on_cpu(roots):
     """bf16 autocast + channels_last (the CUDA defaults) give finite losses; the Lab inputs and
     the losses stay float32 while the networks run in bf16."""
-    from colorlib.train import GanStep
+    from colorlib.runtime import Runtime
+    from colorlib.step import GanStep
 
     cfg = tiny_cfg(roots, "fast", amp="bf16", channels_last="on")
     G, D, _ = build_models(cfg)
-    step = GanStep(G, D, cfg, torch.device("cpu"))  # moves the models to channels_last itself
+    step = GanStep(G, D, cfg, Runtime(torch.device("cpu")))  # moves the models to channels_last itself
     assert step.amp and step.fmt == torch.channels_last
     assert G.encoder.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
@@ -211,7 +213,7 @@ def test_fast_path_switches_run_on_cpu(roots):
     hook.remove()
     assert seen["dtype"] == torch.bfloat16
     means = step.take_means(1)
-    assert all(np.isfinite(means)) and means[4] > 0  # g_l1
+    assert list(means) == LOSS_COLUMNS and all(np.isfinite(list(means.values()))) and means["g_l1"] > 0
 
 
 def test_compiled_run_saves_plain_weights(roots):
@@ -240,3 +242,24 @@ def test_resume_needs_no_imagenet_file(roots, tmp_path):
     train(cfg.replace(epochs=2), resume=True, progress=False)
     ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
     assert ck["epoch"] == 2 and ck["encoder_init"] == f"ImageNet ({weights})"
+
+
+def test_discriminator_sees_channels_last_with_flips(roots):
+    """channels_last reaches D's input also when some images are flipped (the flip happens on
+    the uint8 batch, before the Lab conversion), and flipping commutes with the conversion."""
+    from colorlib.lab import lab_from_uint8
+    from colorlib.runtime import Runtime
+    from colorlib.step import GanStep
+
+    cfg = tiny_cfg(roots, "layout", channels_last="on")
+    step = GanStep(*build_models(cfg)[:2], cfg, Runtime(torch.device("cpu")))
+    layouts = []
+    step.D.model[0].register_forward_pre_hook(
+        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+    images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
+    flips = torch.tensor([True, False])
+    step(images, flips)
+    assert layouts and all(layouts)
+    L, ab = step.inputs(images, flips)
+    L0, ab0 = lab_from_uint8(images)
+    assert torch.equal(L[0], L0[0].flip(-1)) and torch.equal(ab[1], ab0[1])  # bit-identical

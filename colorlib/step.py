@@ -1,0 +1,160 @@
+"""One training iteration of the conditional GAN (§4.3), as pix2pix's ``optimize_parameters``:
+
+    inputs → D step → G step
+
+- **inputs**: a uint8 batch (N×H×W×3, on any device) is flipped left–right per image (§5.1),
+  converted to normalized Lab on the device (Eq. 4–8) and split into L (the generator's input)
+  and ab (its target);
+- **D step** (Eq. 14–16): D learns to call the real Lab image real and the *detached* fake fake;
+- **G step** (Eq. 17–19): G learns to fool the frozen D, plus λ·L1 to the true ab.
+
+``l1_step`` is the L1-only generator update of the optional pretraining phase (an ablation, not
+in the paper). ``GanStep`` owns the networks, their two Adam optimizers (§5.2) and the forms the
+step runs them in (channels-last, ``torch.compile``, DDP): callers never wrap them.
+``state_dict()`` / ``load_state_dict()`` cover G, D and both optimizers — with
+:func:`colorlib.checkpoint.save_training` / ``resume_training`` the symmetric save/resume pair.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .config import Config
+from .history import LOSS_COLUMNS
+from .lab import join_lab, lab_from_uint8
+from .losses import DLoss, GLoss, discriminator_loss, generator_loss, l1_loss
+from .runtime import Runtime, autocast
+
+__all__ = ["GanStep", "flag"]
+
+
+def flag(value: str, default: bool) -> bool:
+    """A Config switch (auto | on/bf16 | off; Config has checked the spelling)."""
+    return default if value == "auto" else value != "off"
+
+
+def hflip(images: Tensor, flip: Tensor | None) -> Tensor:
+    """Flip each uint8 N×H×W×3 image left–right where ``flip`` (N bools) is true (§5.1)."""
+    if flip is None:
+        return images
+    return torch.where(flip.view(-1, 1, 1, 1), images.flip(2), images)
+
+
+class GanStep:
+    """G and D, their optimizers, and one training iteration on a uint8 batch.
+
+    Losses are summed on the device (no host sync per step); :meth:`take_means` reads them once
+    per epoch.
+    """
+
+    def __init__(self, G: nn.Module, D: nn.Module, cfg: Config, rt: Runtime):
+        cuda = rt.device.type == "cuda"
+        if cuda:  # fixed 256×256 shapes: let cuDNN pick its fastest kernels
+            torch.backends.cudnn.benchmark = True
+            torch.backends.cudnn.allow_tf32 = True  # convolutions only; the Lab maths stays exact fp32
+        self.rt, self.lam = rt, cfg.lambda_l1
+        self.amp = flag(cfg.amp, cuda)
+        self.fmt = torch.channels_last if flag(cfg.channels_last, cuda) else torch.contiguous_format
+        # The networks themselves: what the optimizers update and the checkpoints hold.
+        self.G = G.to(rt.device, memory_format=self.fmt)
+        self.D = D.to(rt.device, memory_format=self.fmt)
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        # The forms the step calls: compiled and/or DDP-wrapped views of the same parameters.
+        self._G, self._D = (torch.compile(m) for m in (self.G, self.D)) if cfg.compile else (self.G, self.D)
+        self._D_frozen = self._D  # the G step's D: no gradient for D, so no DDP sync either
+        if rt.distributed:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [rt.local_rank] if cuda else None
+            # D runs twice (real, fake) before one backward: broadcasting BatchNorm buffers at each
+            # forward would modify tensors saved for that backward (a known CUDA failure). Buffers
+            # are synced from rank 0 when the run ends (check_replicas); parameters stay in lockstep.
+            self._G, self._D = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (self._G, self._D))
+        self._sums = {"gan": torch.zeros(len(LOSS_COLUMNS), device=rt.device),
+                      "l1": torch.zeros((), device=rt.device)}
+        self._phase = "gan"
+
+    # ----- one iteration -----
+    def __call__(self, images: Tensor, flip: Tensor | None = None, gan: bool = True) -> None:
+        """inputs → D step → G step (or, with ``gan=False``, the L1-only generator step)."""
+        L, ab = self.inputs(images, flip)
+        self._phase = "gan" if gan else "l1"
+        if not gan:
+            self._sums["l1"] += self.l1_step(L, ab).detach()
+            return
+        with autocast(self.rt.device, self.amp):
+            fake_ab = self._G(L)                                   # Eq. 10
+        d = self.d_step(L, ab, fake_ab)
+        g = self.g_step(L, ab, fake_ab)
+        self._sums["gan"] += torch.stack([d.real, d.fake, d.total, g.bce, g.l1, g.total]).detach()
+
+    def inputs(self, images: Tensor, flip: Tensor | None) -> tuple[Tensor, Tensor]:
+        """uint8 N×H×W×3 → device → flip (§5.1) → normalized L (N×1×H×W), ab (N×2×H×W), float32."""
+        L, ab = lab_from_uint8(hflip(images.to(self.rt.device, non_blocking=True), flip))
+        return L.contiguous(memory_format=self.fmt), ab.contiguous(memory_format=self.fmt)
+
+    def _lab(self, L: Tensor, ab: Tensor) -> Tensor:
+        """Eq. 8 / 11: the Lab image D sees, in the step's memory format."""
+        return join_lab(L, ab).contiguous(memory_format=self.fmt)
+
+    def d_step(self, L: Tensor, ab: Tensor, fake_ab: Tensor) -> DLoss:
+        """Eq. 14–16: update D on the real Lab image and the detached fake."""
+        self.D.requires_grad_(True)
+        with autocast(self.rt.device, self.amp):
+            d = discriminator_loss(self._D(self._lab(L, ab)), self._D(self._lab(L, fake_ab.detach())))
+        self.opt_D.zero_grad(set_to_none=True)
+        d.total.backward()
+        self.opt_D.step()
+        return d
+
+    def g_step(self, L: Tensor, ab: Tensor, fake_ab: Tensor) -> GLoss:
+        """Eq. 17–19: update G to fool the frozen D, plus λ·L1 to the true ab."""
+        self.D.requires_grad_(False)
+        with autocast(self.rt.device, self.amp):
+            g = generator_loss(self._D_frozen(self._lab(L, fake_ab)), fake_ab, ab, self.lam)
+        self.opt_G.zero_grad(set_to_none=True)
+        g.total.backward()
+        self.opt_G.step()
+        return g
+
+    def l1_step(self, L: Tensor, ab: Tensor) -> Tensor:
+        """L1-only pretraining: update G on |G(L) − ab| alone (no D)."""
+        with autocast(self.rt.device, self.amp):
+            fake_ab = self._G(L)
+        loss = l1_loss(fake_ab, ab)
+        self.opt_G.zero_grad(set_to_none=True)
+        loss.backward()
+        self.opt_G.step()
+        return loss
+
+    # ----- bookkeeping -----
+    def train(self) -> None:
+        """Training mode for both networks (dropout and BatchNorm batch statistics on)."""
+        self.G.train(), self.D.train()
+
+    def take_means(self, steps: int) -> dict[str, float]:
+        """Mean losses of the current phase since the last call, by history column (one host
+        sync; averaged over processes under DDP). The L1 phase has only g_l1 (= g_loss)."""
+        sums = self._sums[self._phase]
+        if self.rt.distributed:
+            torch.distributed.all_reduce(sums)
+            sums /= self.rt.world
+        values = (sums / max(steps, 1)).tolist()
+        sums.zero_()
+        if self._phase == "l1":
+            return {"g_l1": values, "g_loss": values}
+        return dict(zip(LOSS_COLUMNS, values))
+
+    def state_dict(self) -> dict:
+        """G, D and both optimizers (the plain modules' weights: no compile/DDP prefixes)."""
+        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
+
+    def load_state_dict(self, state: dict) -> None:
+        """The inverse of :meth:`state_dict`; tensors may be on the CPU (they move to the device)."""
+        self.G.load_state_dict(state["G"])
+        self.D.load_state_dict(state["D"])
+        self.opt_G.load_state_dict(state["opt_G"])
+        self.opt_D.load_state_dict(state["opt_D"])
