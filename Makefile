@@ -2,11 +2,15 @@
 #
 #   make demo        CPU, bundled photos, all notebooks, ≤ 15 min on 2 cores  → results/demo/
 #   make reproduce   the paper profile on COCO, on a GPU                       → results/paper/
-#   make test        unit tests + the notebooks under nbval (smoke profile, CPU)
+#   make rehearse    `make reproduce` end to end on the CPU, small, with a local COCO mirror
+#   make test        unit tests + the notebooks under nbval (smoke profile, CPU) + the rehearsal
+#   make gpu-check   the first thing to run on a GPU: CUDA tests, speed table, rehearsal on CUDA
 #   make lab         JupyterLab in the project environment
 #
-# Overrides pass through: make reproduce EPOCHS=100 SEED=1   or   make demo SET="n_train=48 batch_size=8"
-# (SEED sets the notebooks' seed parameter; SET takes any other Config field as key=value.)
+# Overrides pass through: make reproduce EPOCHS=100 SEEDS="0 1 2"   or   make demo SET="n_train=48 batch_size=8"
+# (SEEDS lists the training seeds — every generator is trained once per seed, then all runs are
+# evaluated together; SEED=k is SEEDS=k. SET takes any other Config field as key=value.)
+# Several GPUs: make -j 8 reproduce SEEDS="0 1 2" runs the six trainings at once, one GPU each.
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
@@ -16,11 +20,17 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-NOTEBOOKS := 01_data_prep 02_train_unet 03_train_resnet 04_evaluate 05_figures 06_colorize_your_photo
+SEEDS     ?= $(if $(SEED),$(SEED),0)
+FIRST_SEED := $(firstword $(SEEDS))
+# where the executed notebooks go (the rehearsal points it elsewhere)
+RESULTS   ?= results
 OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(SET))
-SEED_PARAM := $(if $(SEED),-p seed $(SEED))  # the notebooks' own `seed` parameter
+PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)"
+# A training claims one free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it
+# runs as it is. make's job server (-j K) decides how many run at once.
+ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
 
-.PHONY: help setup test demo reproduce lab clean-demo
+.PHONY: help setup test unit-test nbval demo reproduce rehearse gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -34,44 +44,63 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)  ## create .venv and install colorlib with its dev extras
 
-test: setup  ## unit tests, then every notebook under nbval (smoke profile, CPU)
+test: unit-test nbval  ## unit tests (the rehearsal and parallel runs included), then the notebooks under nbval
+unit-test: setup
 	$(PY) -m pytest -q tests
+nbval: setup
 	rm -rf build/nbval && mkdir -p build/nbval
 	COLORLIB_PROFILE=smoke COLORLIB_HOME=$(CURDIR)/build/nbval \
 	  $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks/
 
 # ---- the study: one executed notebook per step, each a file target ------------------------
-# results/<profile>/notebooks/NN_name.ipynb; a failed notebook is deleted (.DELETE_ON_ERROR),
-# so re-running continues from the first step not yet done.
-define notebook_rule
-results/$(1)/notebooks/%.ipynb: notebooks/%.ipynb | setup
+# $(RESULTS)/<profile>/notebooks/NN_name[-seedK].ipynb; a failed notebook is deleted
+# (.DELETE_ON_ERROR), so re-running continues with the first step not yet done.
+define study
+R$(1) := $(RESULTS)/$(1)/notebooks
+TRAINED$(1) := $$(foreach s,$(SEEDS),$$(R$(1))/02_train_unet-seed$$(s).ipynb $$(R$(1))/03_train_resnet-seed$$(s).ipynb)
+$$(R$(1))/01_data_prep.ipynb: notebooks/01_data_prep.ipynb | setup
 	@mkdir -p $$(@D)
-	$$(PY) -m papermill $$< $$@ -k python3 --log-output --no-progress-bar \
-	  -p profile $(1) -p overrides "$$(OVERRIDES)" $$(SEED_PARAM)
+	$$(PAPERMILL) -p profile $(1)
+$$(R$(1))/02_train_unet-seed%.ipynb: notebooks/02_train_unet.ipynb $$(R$(1))/01_data_prep.ipynb
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$*
+$$(R$(1))/03_train_resnet-seed%.ipynb: notebooks/03_train_resnet.ipynb $$(R$(1))/01_data_prep.ipynb
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$*
+$$(R$(1))/04_evaluate.ipynb: notebooks/04_evaluate.ipynb $$(TRAINED$(1))
+	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED) -r seeds "$(SEEDS)"
+$$(R$(1))/05_figures.ipynb: notebooks/05_figures.ipynb $$(R$(1))/04_evaluate.ipynb
+	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
+$$(R$(1))/06_colorize_your_photo.ipynb: notebooks/06_colorize_your_photo.ipynb $$(R$(1))/02_train_unet-seed$(FIRST_SEED).ipynb
+	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
+STUDY$(1) := $$(R$(1))/05_figures.ipynb $$(R$(1))/06_colorize_your_photo.ipynb
 endef
-$(eval $(call notebook_rule,demo))
-$(eval $(call notebook_rule,paper))
+$(eval $(call study,demo))
+$(eval $(call study,paper))
 
-# the order of the study: data → both trainings → evaluation → figures → colorize
-define notebook_deps
-results/$(1)/notebooks/02_train_unet.ipynb results/$(1)/notebooks/03_train_resnet.ipynb: results/$(1)/notebooks/01_data_prep.ipynb
-results/$(1)/notebooks/04_evaluate.ipynb: results/$(1)/notebooks/02_train_unet.ipynb results/$(1)/notebooks/03_train_resnet.ipynb
-results/$(1)/notebooks/05_figures.ipynb: results/$(1)/notebooks/04_evaluate.ipynb
-results/$(1)/notebooks/06_colorize_your_photo.ipynb: results/$(1)/notebooks/02_train_unet.ipynb
-endef
-$(eval $(call notebook_deps,demo))
-$(eval $(call notebook_deps,paper))
-
-demo: setup $(NOTEBOOKS:%=results/demo/notebooks/%.ipynb)  ## the whole study on the bundled photos, CPU (≤ 15 min)
+demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 min)
 	@echo "demo done: results/demo/ (metrics.md, figures, executed notebooks)"
 
+# ALLOW_CPU=1 lets the paper profile run without CUDA (the rehearsal sets it with device=cpu).
 reproduce: setup  ## the paper profile on COCO on a GPU (downloads ≈ 1.6 GB of COCO images)
-	@$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU')"
-	$(MAKE) $(NOTEBOOKS:%=results/paper/notebooks/%.ipynb)
-	@echo "reproduce done: results/paper/"
+	@$(if $(ALLOW_CPU),true,$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU, or make rehearse to try the whole pipeline small')")
+	$(MAKE) $(STUDYpaper)
+	@echo "reproduce done: results/paper/ (seeds $(SEEDS))"
+
+# `make reproduce` itself, small: the paper profile and notebooks, only size and device changed.
+REHEARSAL_HOME ?= build/rehearsal
+REHEARSAL_SET  ?= device=cpu n_train=32 n_test=8 epochs=1
+rehearse: setup  ## make reproduce end to end on the CPU, small, against a local COCO mirror (≈ 3 min)
+	rm -rf $(REHEARSAL_HOME)/data $(REHEARSAL_HOME)/runs $(REHEARSAL_HOME)/results
+	$(PY) -m colorlib.rehearsal --home $(REHEARSAL_HOME) -- \
+	  $(MAKE) reproduce ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results SEEDS="$(SEEDS)" SET="$(REHEARSAL_SET) $(SET)"
+
+gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → results/gpu-check/report.md
+	$(PY) -m colorlib.gpu_check --out results/gpu-check
+
+slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/
+	$(PY) -m colorlib.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)"
 
 lab: setup  ## JupyterLab in the project environment
-	$(VENV)/bin/jupyter lab notebooks/
+	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
 
 clean-demo:  ## forget the demo's data, runs and results (to run it again from scratch)
-	rm -rf data/demo runs/demo results/demo
+	rm -rf data/demo runs/demo results/demo/notebooks

@@ -77,6 +77,8 @@ class Config:
     amp: str = "auto"                # auto (bf16 on CUDA) | bf16 | off
     channels_last: str = "auto"      # auto (on for CUDA) | on | off
     compile: bool = False            # torch.compile the models
+    deterministic: bool = False      # CUDA: deterministic cuDNN/algorithms, a run repeats bit for bit (slower)
+    sync_bn: bool = False            # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
     data_on_device: str = "auto"     # keep the uint8 train set on the GPU: auto | on | off
     checkpoint_every: int = 1        # epochs between checkpoints (and one at the end)
     test_dropout: bool = False       # colorize: keep dropout on at test time (§4.2, pix2pix);

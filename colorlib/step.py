@@ -16,6 +16,8 @@ step runs them in (channels-last, ``torch.compile``, DDP): callers never wrap th
 """
 from __future__ import annotations
 
+import os
+
 import torch
 from torch import Tensor, nn
 
@@ -49,12 +51,18 @@ class GanStep:
 
     def __init__(self, G: nn.Module, D: nn.Module, cfg: Config, rt: Runtime):
         cuda = rt.device.type == "cuda"
-        if cuda:  # fixed 256×256 shapes: let cuDNN pick its fastest kernels
-            torch.backends.cudnn.benchmark = True
+        if cuda:  # fixed 256×256 shapes: let cuDNN pick its fastest kernels, unless asked to repeat
+            torch.backends.cudnn.benchmark = not cfg.deterministic
+            torch.backends.cudnn.deterministic = cfg.deterministic
             torch.backends.cudnn.allow_tf32 = True  # convolutions only; the Lab maths stays exact fp32
+        if cfg.deterministic:  # every op's deterministic algorithm; cuBLAS needs a fixed workspace
+            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+            torch.use_deterministic_algorithms(True)
         self.rt, self.lam = rt, cfg.lambda_l1
         self.amp = flag(cfg.amp, cuda)
         self.fmt = torch.channels_last if flag(cfg.channels_last, cuda) else torch.contiguous_format
+        if rt.distributed and cfg.sync_bn:  # BatchNorm over the global batch, as on one GPU
+            G, D = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         # The networks themselves: what the optimizers update and the checkpoints hold.
         self.G = G.to(rt.device, memory_format=self.fmt)
         self.D = D.to(rt.device, memory_format=self.fmt)

@@ -81,6 +81,9 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     total = cfg.l1_pretrain_epochs + cfg.epochs
     log(f"training {cfg.generator} on {len(images)} images ({steps} iterations/epoch, batch {cfg.batch_size}, "
         f"{rt.world} process(es), {rt.device}, amp={'bf16' if step.amp else 'off'}, encoder: {run.encoder_init})")
+    if rt.distributed and not cfg.sync_bn:
+        log(f"WARNING: each process normalizes its own {cfg.batch_size // rt.world} images (BatchNorm), not the "
+            f"batch of {cfg.batch_size} one GPU would; --set sync_bn=true normalizes over the global batch")
 
     for epoch in range(run.epoch, total):
         gan = epoch >= cfg.l1_pretrain_epochs
@@ -111,6 +114,8 @@ def _check_start(cfg: Config, rt: Runtime, ckpt: Path, resume: bool) -> None:
         raise ConfigError("epochs=0 and l1_pretrain_epochs=0: nothing to train")
     if rt.world > 1 and cfg.batch_size % rt.world:
         raise ConfigError(f"batch_size={cfg.batch_size} must be divisible by the {rt.world} processes")
+    if cfg.sync_bn and rt.distributed and rt.device.type != "cuda":
+        raise ConfigError("sync_bn=true needs CUDA (SyncBatchNorm has no CPU implementation); drop it on the CPU")
 
 
 def _load_train_images(cfg: Config, rt: Runtime) -> torch.Tensor:

@@ -1,0 +1,141 @@
+"""CUDA: the GPU fast path against the plain fp32 path (skipped without a GPU; `make gpu-check`).
+
+Tolerances, stated once: on normalized ab (range [−1, 1]),
+- bf16 autocast vs fp32 (TF32 convolutions): forward max |Δab| < 0.05, losses within 5 %;
+- channels-last vs contiguous, compiled vs eager (both fp32): max |Δab| < 2e-3 (TF32 rounding
+  and different kernels; not bit-identical).
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from colorlib.checkpoint import load_checkpoint, load_generator
+from colorlib.config import Config
+from colorlib.runtime import Runtime
+from colorlib.step import GanStep
+from colorlib.train import _load_train_images, build_models, train
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (make gpu-check)")
+CUDA = torch.device("cuda")
+
+
+@pytest.fixture(scope="module")
+def roots(tmp_path_factory) -> dict:
+    from colorlib.data import prepare
+
+    base = tmp_path_factory.mktemp("cuda")
+    roots = {"data_root": str(base / "data"), "run_root": str(base / "runs"), "results_root": str(base / "results")}
+    prepare(_cfg(roots), progress=False)
+    return roots
+
+
+def _cfg(roots: dict, **kw) -> Config:
+    base = dict(generator="unet", image_size=256, n_train=8, n_test=2, batch_size=4, epochs=1,
+                pretrained="none", device="cuda")
+    return Config.from_profile("smoke", **{**base, **roots, **kw})
+
+
+def _step(cfg: Config, seed: int = 0) -> GanStep:
+    torch.manual_seed(seed)
+    G, D, _ = build_models(cfg, log=lambda m: None)
+    return GanStep(G, D, cfg, Runtime(CUDA))
+
+
+def _batch(n: int = 4):
+    g = torch.Generator().manual_seed(1)
+    return (torch.randint(0, 256, (n, 256, 256, 3), dtype=torch.uint8, generator=g).to(CUDA),
+            (torch.rand(n, generator=g) < 0.5).to(CUDA))
+
+
+@pytest.mark.parametrize("generator", ["unet", "resnet"])
+def test_bf16_step_agrees_with_fp32(roots, generator):
+    images, flips = _batch()
+    out = {}
+    for amp in ("off", "bf16"):
+        step = _step(_cfg(roots, generator=generator, amp=amp, channels_last="off"))
+        step.G.eval()
+        L, _ = step.inputs(images, flips)
+        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=amp == "bf16"):
+            ab = step.G(L).float()
+        step.train()
+        step(images, flips)
+        out[amp] = (ab, step.take_means(1))
+    assert (out["off"][0] - out["bf16"][0]).abs().max().item() < 0.05
+    for key in ("d_loss", "g_bce", "g_l1"):
+        assert out["bf16"][1][key] == pytest.approx(out["off"][1][key], rel=0.05), key
+
+
+def test_channels_last_and_compile_match_the_plain_forward(roots):
+    images, _ = _batch()
+    results = {}
+    for name, kw in {"plain": {"channels_last": "off"}, "channels_last": {"channels_last": "on"},
+                     "compiled": {"channels_last": "on", "compile": True}}.items():
+        step = _step(_cfg(roots, amp="off", **kw))
+        step.G.eval()
+        L, _ = step.inputs(images, None)
+        with torch.no_grad():
+            results[name] = step._G(L).float()
+    for name in ("channels_last", "compiled"):
+        assert (results[name] - results["plain"]).abs().max().item() < 2e-3, name
+
+
+def test_steps_never_wait_for_the_host(roots):
+    """A training step makes no blocking host↔device transfer (Lab constants cached per device)."""
+    step = _step(_cfg(roots))
+    images, flips = _batch()
+    step(images, flips)  # first call: kernels chosen, constants cached
+    torch.cuda.synchronize()
+    torch.cuda.set_sync_debug_mode("error")
+    try:
+        for _ in range(3):
+            step(images, flips)
+    finally:
+        torch.cuda.set_sync_debug_mode("default")
+    step.take_means(4)
+
+
+def test_train_set_resident_on_the_gpu(roots):
+    images = _load_train_images(_cfg(roots, data_on_device="on"), Runtime(CUDA))
+    assert images.device.type == "cuda" and images.dtype == torch.uint8
+
+
+def test_cuda_checkpoint_resumes_on_cuda_and_loads_on_the_cpu(roots):
+    cfg = _cfg(roots, generator="resnet", run_root=roots["run_root"] + "/resume", epochs=1)
+    train(cfg, progress=False)
+    train(cfg.replace(epochs=2), resume=True, progress=False)  # crashed with a TypeError before
+    ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
+    assert ck["epoch"] == 2 and all(t.device.type == "cpu" for t in ck["G"].values())
+    G, _ = load_generator(cfg.run_dir / "checkpoint.pt", device="cpu")
+    with torch.no_grad():
+        assert G(torch.zeros(1, 1, 64, 64)).shape == (1, 2, 64, 64)
+    # ... and continues on the CPU too (an RNG state from the GPU must not break it)
+    train(cfg.replace(epochs=3, device="cpu", image_size=256), resume=True, progress=False)
+
+
+def test_deterministic_runs_repeat_bit_for_bit(roots):
+    states = []
+    for k in range(2):
+        cfg = _cfg(roots, run_root=roots["run_root"] + f"/det{k}", deterministic=True, epochs=1)
+        train(cfg, progress=False)
+        states.append(load_checkpoint(cfg.run_dir / "checkpoint.pt")["G"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+@pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL DDP needs 2 GPUs (NCCL refuses two ranks on one GPU)")
+def test_nccl_ddp_two_gpus(roots):
+    cfg = _cfg(roots, run_root=roots["run_root"] + "/ddp", batch_size=4, sync_bn=True)
+    keys = ["generator", "image_size", "n_train", "n_test", "batch_size", "epochs", "pretrained", "device",
+            "data_root", "run_root", "results_root", "sync_bn"]
+    args = [a for k in keys for a in ("--set", f"{k}={getattr(cfg, k)}")]
+    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+                           "-m", "colorlib", "train", "--profile", "smoke", *args], capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "identical on all 2 processes" in proc.stdout + proc.stderr
+    assert Path(cfg.run_dir / "checkpoint.pt").is_file()
