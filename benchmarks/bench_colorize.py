@@ -1,4 +1,4 @@
-"""Benchmark full-resolution colorization (colorlib/colorize.py) on this machine.
+"""Benchmark full-resolution colorization (colorlib/colorizer.py, colorlib/colorize.py) on this machine.
 
     .venv/bin/python benchmarks/bench_colorize.py [--generator unet] [--checkpoint CKPT]
                                                   [--repeats 5] [--folder 100]
@@ -27,8 +27,8 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 
-from colorlib.colorize import Colorizer, load_colorizer
-from colorlib.colorize_batch import colorize_paths, output_name
+from colorlib.colorize import colorize_paths, output_name
+from colorlib.colorizer import Colorizer, load_colorizer
 from colorlib.models import build_generator
 
 PHOTOS = [skdata.astronaut, skdata.chelsea, skdata.coffee, skdata.rocket, skdata.hubble_deep_field]

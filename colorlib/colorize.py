@@ -1,225 +1,219 @@
-"""Full-resolution colorization of one photo (the batch CLI is :mod:`colorlib.colorize_batch`).
+"""Colorize many photos: ``python -m colorlib colorize INPUT... --out DIR [--side-by-side]``.
 
-The networks see 256×256 (§5.1). A user's photo is larger, in any mode, often EXIF-rotated, so
-(following the usual practice of colorizers: predict chroma at low resolution, keep the
-full-resolution lightness):
-
-1. decode with :func:`colorlib.images.open_rgb` (EXIF orientation, any mode → 8-bit RGB);
-2. resize the whole frame to 256×256 exactly as the training data (aspect-distorting bicubic,
-   :func:`colorlib.data.sources.square`, §5.1),
-   take its normalized L* (Eq. 4) and predict ab with the generator (Eq. 7, 9);
-3. upsample ab bilinearly to the oriented full size;
-4. put it under the L* of the full-resolution input (Eq. 8/11) and convert Lab → sRGB;
-5. save ``<stem>_color.<ext>`` at the oriented input's size: JPEG (quality 95) for JPEG inputs,
-   PNG for everything else.
-
-A colour input is colorized from its L* alone. The full-resolution steps run in row stripes
-of float32 tensor ops (L* needs only the luminance Y; Y and the sRGB curve use lookup
-tables), matching :func:`colorlib.lab.uint8_from_lab` to ±1 level — see ``tests/test_colorize.py``.
-
-Dropout: the paper, like pix2pix, keeps dropout on at test time (§4.2) as the generator's only
-noise. By default we colorize with ``model.eval()`` (deterministic output); ``dropout=True``
-(CLI ``--dropout``, or ``Config.test_dropout``) switches the Dropout layers back on, leaving
-BatchNorm in eval mode.
+Inputs may be files or folders (searched recursively); each unreadable file gets one line
+naming it and the reason, the rest are still processed; outputs are ``<stem>_color.<ext>``,
+de-duplicated, never overwriting an input. Exit status: 0 all colorized, 1 any failed,
+``EXIT_ERROR`` (2) a bad argument or checkpoint: setup problems are raised as
+:class:`colorlib.errors.ColorlibError` (here :class:`ColorizeError`, ``CheckpointError``,
+``ConfigError``), which ``python -m colorlib`` prints as one line. The per-photo pipeline is
+:class:`colorlib.colorizer.Colorizer`.
 """
 from __future__ import annotations
 
+import argparse
 import os
-import time
-from concurrent.futures import ThreadPoolExecutor
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
-import torch
-import torch.nn.functional as F
-from PIL import Image
-from torch import Tensor, nn
+from .colorizer import JPEG_QUALITY, JPEG_SUFFIXES, Colorizer, load_colorizer, side_name
+from .errors import ColorlibError
+from .images import DEFAULT_MAX_PIXELS, ImageError, is_image_path
 
-from .checkpoint import load_generator
-from .files import atomic_file
-from .data.sources import square
-from .images import DEFAULT_MAX_PIXELS, open_rgb
-from .lab import AB_SCALE, RGB_FROM_XYZ, WHITE_D65, XYZ_FROM_RGB, lab_from_uint8
+__all__ = ["output_name", "plan_outputs", "collect_inputs", "colorize_paths", "BatchReport", "main",
+           "ColorizeError", "EXIT_ERROR"]
 
-__all__ = ["Colorizer", "load_colorizer", "side_name", "NET_SIZE", "JPEG_QUALITY", "JPEG_SUFFIXES"]
-
-NET_SIZE = 256          # the networks' input, W = H = 256 (§5.1)
-JPEG_QUALITY = 95       # JPEG inputs are written as JPEG at this quality; others as PNG
-PNG_COMPRESS_LEVEL = 3  # zlib level for PNG outputs (Pillow's default 6 is ~2× slower, ~3% smaller)
-STRIPE_PIXELS = 1 << 18  # full-resolution work is done in row stripes of about this many pixels
-JPEG_SUFFIXES = (".jpg", ".jpeg")
+EXIT_ERROR = 2  # the exit status of a setup error (bad argument, folder or checkpoint): nothing was colorized
 
 
-# ----------------------------------------------------------------------------- colour maths
-# Lookup tables (built once, small): Y (relative luminance, white = 1) of each uint8 level per
-# channel, Y = Y_R[r] + Y_G[g] + Y_B[b] — the sRGB curve and the middle row of lab.XYZ_FROM_RGB;
-# and linear RGB [0, 1] → uint8 sRGB in steps of 2⁻¹⁶, fine enough to be exact to ±1 level.
-_V = np.arange(256, dtype=np.float64) / 255.0
-_Y_LUT = torch.from_numpy((XYZ_FROM_RGB[1].numpy()[:, None] * np.where(
-    _V > 0.04045, ((_V + 0.055) / 1.055) ** 2.4, _V / 12.92)[None, :]).astype(np.float32))
-_GAMMA_STEPS = 1 << 16
-_T = np.arange(_GAMMA_STEPS + 1, dtype=np.float64) / _GAMMA_STEPS
-_GAMMA_LUT = torch.from_numpy(np.rint(255.0 * np.clip(np.where(
-    _T > 0.0031308, 1.055 * np.maximum(_T, 0.0031308) ** (1 / 2.4) - 0.055, 12.92 * _T), 0, 1)).astype(np.uint8))
-_RGB_FROM_XYZN = (RGB_FROM_XYZ * WHITE_D65[None, :]).float()  # acts on white-relative XYZ
+class ColorizeError(ColorlibError, ValueError):
+    """A colorize run that cannot start: a bad ``--out``, no inputs, an input it would overwrite, no model."""
 
 
-def _f_inv(f: Tensor) -> Tensor:
-    """CIE f⁻¹ (Eq. 5 inverted): f³ above 6/29, linear below."""
-    return torch.where(f > 0.2068966, f * f * f, (f - 16.0 / 116.0) / 7.787)
+def output_name(src: str | os.PathLike) -> str:
+    """``<stem>_color.<ext>`` for an input path: ``.jpg`` for JPEG inputs, ``.png`` otherwise.
 
-
-def _luminance(rgb: Tensor, lut: Tensor) -> Tensor:
-    """uint8 RGB h×W×3 → relative luminance Y h×W, float32 (white = 1)."""
-    idx = rgb.long()
-    return lut[0][idx[..., 0]] + lut[1][idx[..., 1]] + lut[2][idx[..., 2]]
-
-
-def _lab_stripe_to_rgb(Y: Tensor, ab: Tensor, matrix: Tensor, gamma: Tensor) -> Tensor:
-    """Y (h×W, the input's luminance, i.e. its L*) and ab (2×h×W, Lab units) → uint8 RGB h×W×3.
-
-    The inverse of Eq. 4–5 / skimage.color.lab2rgb, with L* taken as f(Y) exactly.
+    The stem is kept as it is (spaces, unicode); the extension is lower case. Characters a
+    file name cannot hold (control characters) become ``_``.
     """
-    fy = torch.where(Y > 0.008856, Y.clamp(min=0.008856).pow(1.0 / 3.0), 7.787 * Y + 16.0 / 116.0)
-    x = _f_inv(fy + ab[0] / 500.0)
-    z = _f_inv((fy - ab[1] / 200.0).clamp(min=0.0))
-    xyz = torch.stack([x, Y, z], dim=-1)                # h×W×3 white-relative; f⁻¹(fy) = Y
-    linear = (xyz @ matrix.T).clamp_(0.0, 1.0)          # h×W×3 linear sRGB
-    return gamma[linear.mul_(_GAMMA_STEPS).round_().long()]
+    src = Path(src)
+    stem = "".join("_" if ord(ch) < 32 or ch == "\x7f" else ch for ch in src.stem) or "image"
+    ext = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else ".png"
+    return f"{stem}_color{ext}"
 
 
-def _run_stripes(fn, bounds: list[tuple[int, int]], device: torch.device) -> None:
-    """Run ``fn(r0, r1)`` over row stripes. On CPU: one stripe per thread, each single-threaded.
+def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: bool = False) -> list[Path]:
+    """The output path of each input in ``out_dir``, de-duplicated (``a_color.png``, ``a_2_color.png``, …).
 
-    Torch's intra-op threads meet at a barrier after every op; on a busy machine (more runnable
-    threads than cores) each barrier can wait a whole scheduler slice, which made the
-    full-resolution step ~10× slower. Independent stripes on a thread pool (torch ops release the
-    GIL) use the same cores with no barrier, as fast on an idle machine and robust on a busy one.
+    Raises :class:`ColorizeError` (a ``ValueError``) if any output (or its side-by-side) would
+    overwrite one of the inputs.
     """
-    threads = torch.get_num_threads()
-    workers = min(threads, len(bounds))
-    if device.type != "cpu" or workers <= 1:
-        for r0, r1 in bounds:
-            fn(r0, r1)
-        return
-    torch.set_num_threads(1)
-    try:
-        with ThreadPoolExecutor(workers, thread_name_prefix="colorize") as pool:
-            for _ in pool.map(lambda b: fn(*b), bounds):
-                pass
-    finally:
-        torch.set_num_threads(threads)
+    out_dir = Path(out_dir)
+    taken: set[str] = set()
+    plan = []
+    for src in inputs:
+        base = output_name(src)
+        ext = Path(base).suffix
+        stem, name, k = base[: -len("_color" + ext)], base, 1
+        while name.casefold() in taken:  # case-insensitive: safe on macOS/Windows file systems
+            k += 1
+            name = f"{stem}_{k}_color{ext}"
+        taken.add(name.casefold())
+        plan.append(out_dir / name)
+    sources = {os.path.normcase(os.path.realpath(p)) for p in inputs}
+    for dst in plan:
+        for path in (dst, side_name(dst)) if side_by_side else (dst,):
+            if os.path.normcase(os.path.realpath(path)) in sources:
+                raise ColorizeError(f"{path}: output would overwrite an input; choose another --out")
+    return plan
 
 
-# ----------------------------------------------------------------------------- the colorizer
+def collect_inputs(items: list[str | os.PathLike], exclude: str | os.PathLike | None = None) -> list[Path]:
+    """Files named in ``items`` (taken as given) plus the image files under named directories.
+
+    Directories are searched recursively for files with an image extension (any case), sorted,
+    skipping hidden files and anything under ``exclude`` (the output folder) when that is a
+    sub-folder of the searched one.
+    """
+    skip = Path(exclude).resolve() if exclude is not None else None
+    found: list[Path] = []
+    for item in items:
+        path = Path(item)
+        if not path.is_dir():
+            found.append(path)  # a missing or non-image file is reported when it is opened
+            continue
+        inner = skip if skip is not None and skip != path.resolve() else None
+        for sub in sorted(path.rglob("*")):
+            rel = sub.relative_to(path).parts
+            if any(part.startswith(".") for part in rel) or not sub.is_file() or not is_image_path(sub):
+                continue
+            if inner is not None and sub.resolve().is_relative_to(inner):
+                continue
+            found.append(sub)
+    return found
+
+
 @dataclass
-class Colorizer:
-    """A loaded generator plus the full-resolution pipeline around it.
+class BatchReport:
+    """What :func:`colorize_paths` did: outputs per input, one-line errors, seconds by stage."""
 
-    ``model`` maps normalized L (N×1×256×256) to normalized ab (N×2×256×256); ``generator`` is
-    its name ("unet"/"resnet"). Create one with :func:`load_colorizer`, once per run.
+    written: dict[Path, list[Path]] = field(default_factory=dict)
+    failed: dict[Path, str] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    def summary(self, out_dir: str | os.PathLike) -> str:
+        n = len(self.written) + len(self.failed)
+        line = f"colorized {len(self.written)} of {n} image(s) into {out_dir}"
+        return line + (f"; {len(self.failed)} failed" if self.failed else "")
+
+
+def colorize_paths(colorizer: Colorizer, inputs: list[Path], out_dir: str | os.PathLike,
+                   side_by_side: bool = False, max_pixels: int = DEFAULT_MAX_PIXELS,
+                   progress: bool | None = None, log=None) -> BatchReport:
+    """Colorize every input into ``out_dir``; an unreadable file is reported and skipped.
+
+    ``progress``: a tqdm bar (default: when stderr is a terminal), else one plain line per file.
+    ``log`` receives each line (default: print to stderr). Raises :class:`ColorizeError` before
+    doing anything if an output would overwrite an input.
     """
-
-    model: nn.Module
-    generator: str
-    device: torch.device = field(default_factory=lambda: torch.device("cpu"))
-    dropout: bool = False
-    timings: dict = field(default_factory=dict)  # seconds of the last call, by stage
-
-    def __post_init__(self) -> None:
-        self.device = torch.device(self.device)
-        self.model.to(self.device).eval()
-        if self.dropout:  # §4.2: pix2pix's test-time dropout; BatchNorm stays in eval mode
-            for m in self.model.modules():
-                if isinstance(m, nn.Dropout):
-                    m.train()
-        self._y_lut = _Y_LUT.to(self.device)
-        self._gamma = _GAMMA_LUT.to(self.device)
-        self._matrix = _RGB_FROM_XYZN.to(self.device)
-
-    @torch.inference_mode()
-    def predict_ab(self, small: np.ndarray) -> Tensor:
-        """uint8 RGB 256×256×3 → predicted ab in Lab units, 1×2×256×256 float32 (Eq. 4, 7, 9)."""
-        L_norm, _ = lab_from_uint8(torch.tensor(small, device=self.device)[None])  # a copy: may be read-only
-        return self.model(L_norm).float() * AB_SCALE   # Eq. 6 inverted: a = 110·â
-
-    @torch.inference_mode()
-    def colorize(self, image: Image.Image) -> Image.Image:
-        """An upright RGB image of any size (W×H) → the colorized RGB image of the same size."""
-        if image.mode != "RGB":
-            raise ValueError(f"Colorizer.colorize expects an RGB image, got mode {image.mode!r}")
-        t0 = time.perf_counter()
-        W, H = image.size
-        ab = self.predict_ab(square(image, NET_SIZE))  # the training data's resize (§5.1)
-        t1 = time.perf_counter()
-        # Bilinear upsampling is separable: widen once to 256×W, then blend rows per stripe.
-        ab_rows = F.interpolate(ab, size=(NET_SIZE, W), mode="bilinear", align_corners=False)[0]
-        src = ((torch.arange(H, device=self.device, dtype=torch.float64) + 0.5) * (NET_SIZE / H) - 0.5).clamp(min=0)
-        i0 = src.floor().long().clamp(max=NET_SIZE - 1)
-        i1 = (i0 + 1).clamp(max=NET_SIZE - 1)
-        w1 = (src - i0).float()[:, None]
-        rgb = torch.from_numpy(np.array(image)).to(self.device)
-        out = torch.empty_like(rgb)
-
-        def stripe(r0: int, r1: int) -> None:
-            with torch.inference_mode():  # thread-local: set again in pool threads
-                w = w1[r0:r1]
-                ab_full = ab_rows[:, i0[r0:r1]] * (1 - w) + ab_rows[:, i1[r0:r1]] * w   # 2×h×W
-                Y = _luminance(rgb[r0:r1], self._y_lut)
-                out[r0:r1] = _lab_stripe_to_rgb(Y, ab_full, self._matrix, self._gamma)
-
-        step = max(1, STRIPE_PIXELS // W)
-        bounds = [(r0, min(H, r0 + step)) for r0 in range(0, H, step)]
-        _run_stripes(stripe, bounds, self.device)
-        result = Image.fromarray(out.cpu().numpy(), "RGB")
-        t2 = time.perf_counter()
-        self.timings = {"network": t1 - t0, "full_res": t2 - t1}
-        return result
-
-    def colorize_file(self, src: str | os.PathLike, dst: str | os.PathLike, side_by_side: bool = False,
-                      max_pixels: int = DEFAULT_MAX_PIXELS) -> list[Path]:
-        """Colorize the image file ``src`` into ``dst`` (and ``<dst stem>_side.<ext>``); the paths written.
-
-        Raises :class:`ImageError` for an unreadable input. Outputs are written atomically.
-        """
-        t0 = time.perf_counter()
-        image = open_rgb(src, max_pixels=max_pixels)
-        t1 = time.perf_counter()
-        color = self.colorize(image)
-        stages = dict(self.timings)
-        t2 = time.perf_counter()
-        dst = Path(dst)
-        written = [_save_atomic(color, dst)]
-        if side_by_side:
-            pair = Image.new("RGB", (2 * image.width, image.height))
-            pair.paste(image, (0, 0))
-            pair.paste(color, (image.width, 0))
-            written.append(_save_atomic(pair, side_name(dst)))
-        self.timings = {"decode": t1 - t0, **stages, "encode": time.perf_counter() - t2}
-        return written
+    plan = plan_outputs(inputs, out_dir, side_by_side)
+    if progress is None:
+        progress = sys.stderr.isatty()
+    bar = None
+    if progress:
+        from tqdm import tqdm
+        bar = tqdm(total=len(inputs), unit="img", desc="colorize", file=sys.stderr)
+    emit = log or (bar.write if bar is not None else (lambda line: print(line, file=sys.stderr)))
+    report = BatchReport()
+    for i, (src, dst) in enumerate(zip(inputs, plan), 1):
+        try:
+            report.written[src] = colorizer.colorize_file(src, dst, side_by_side, max_pixels)
+        except ImageError as err:
+            report.failed[src] = str(err)
+            emit(f"error: {err}")
+        except (OSError, RuntimeError, MemoryError) as err:  # e.g. disk full, out of memory
+            first = (str(err).strip().splitlines() or [type(err).__name__])[0]
+            report.failed[src] = f"{src}: {first}"
+            emit(f"error: {src}: {first}")
+        else:
+            for stage, sec in colorizer.timings.items():
+                report.seconds[stage] = report.seconds.get(stage, 0.0) + sec
+            if bar is None:
+                emit(f"[{i}/{len(inputs)}] {src} -> {dst}")
+        if bar is not None:
+            bar.update(1)
+    if bar is not None:
+        bar.close()
+    return report
 
 
-def load_colorizer(checkpoint: str | os.PathLike, generator: str | None = None,
-                   device: str | torch.device = "cpu", dropout: bool = False) -> Colorizer:
-    """The generator of a training checkpoint (loaded with ``weights_only=True``) as a Colorizer.
+# ----------------------------------------------------------------------------- CLI
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of pixels") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is not a positive number of pixels")
+    return value
 
-    ``generator`` ("unet"/"resnet") asserts which one the file must hold; a corrupt file or the
-    other generator raises :class:`colorlib.checkpoint.CheckpointError` with a one-line reason.
+
+def _parser() -> argparse.ArgumentParser:
+    from .config import add_config_args
+
+    p = argparse.ArgumentParser(
+        prog="python -m colorlib colorize",
+        description="Colorize photos at full resolution with a trained generator: ab is predicted "
+                    "at 256×256 and put under the photo's own L*. Writes <stem>_color.jpg (JPEG "
+                    f"inputs, quality {JPEG_QUALITY}) or <stem>_color.png into --out. Exit status: "
+                    f"0 all colorized, 1 some failed, {EXIT_ERROR} bad arguments or checkpoint.")
+    p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
+    p.add_argument("--out", required=True, help="output folder (created; inputs are never overwritten)")
+    p.add_argument("--checkpoint", default=None,
+                   help="generator checkpoint (default: <run_dir>/checkpoint.pt of --profile/--generator)")
+    p.add_argument("--generator", choices=("unet", "resnet"), default=None,
+                   help="require the checkpoint to hold this generator")
+    p.add_argument("--side-by-side", action="store_true", help="also write <stem>_color_side.<ext>: input | output")
+    p.add_argument("--dropout", action="store_true",
+                   help="keep dropout on at test time, as the paper/pix2pix (§4.2); default off (deterministic)")
+    p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
+                   help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,} = 100 MP)")
+    add_config_args(p)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m colorlib colorize``: 0 when every input was colorized, 1 when any failed.
+
+    Setup problems raise :class:`ColorlibError` (``python -m colorlib`` prints it as one line and
+    exits with ``EXIT_ERROR``); an unreadable photo is reported and the rest still processed.
     """
-    model, ckpt = load_generator(checkpoint, expect=generator, device=device)
-    return Colorizer(model, ckpt["generator"], torch.device(device), dropout)
+    from .config import config_from_args
 
-
-def side_name(dst: Path) -> Path:
-    """Where the side-by-side (input | output) of output ``dst`` goes: ``<stem>_side.<ext>``."""
-    return dst.with_name(f"{dst.stem}_side{dst.suffix}")
-
-
-def _save_atomic(image: Image.Image, path: Path) -> Path:
-    """Save ``image`` to ``path`` via a temp file in the same folder; JPEG q95 or PNG by suffix."""
-    fmt = "JPEG" if path.suffix.lower() in JPEG_SUFFIXES else "PNG"
-    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {"compress_level": PNG_COMPRESS_LEVEL}
-    with atomic_file(path) as f:
-        image.save(f, format=fmt, **options)
-    return path
+    args = _parser().parse_args(argv)
+    cfg = config_from_args(args, **({"generator": args.generator} if args.generator else {}))
+    out_dir = Path(args.out)
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ColorizeError(f"{out_dir}: --out exists and is not a folder")
+    inputs = collect_inputs(args.inputs, exclude=out_dir if out_dir.is_dir() else None)
+    if not inputs:
+        raise ColorizeError(f"no image files found in {', '.join(args.inputs)}")
+    plan_outputs(inputs, out_dir, args.side_by_side)  # refuse to overwrite an input, early
+    checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
+    if not args.checkpoint and not checkpoint.is_file():
+        raise ColorizeError(f"{checkpoint}: no trained {cfg.generator} model for profile {cfg.profile}; train "
+                            f"one (python -m colorlib train --profile {cfg.profile} --generator "
+                            f"{cfg.generator}) or pass --checkpoint")
+    colorizer = load_colorizer(checkpoint, args.generator, cfg.resolve_device(),
+                               dropout=args.dropout or cfg.test_dropout)
+    try:  # once, not as the same error for every photo
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ColorizeError(f"{out_dir}: cannot create the --out folder ({err.strerror})") from None
+    try:
+        report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)
+    except KeyboardInterrupt:
+        print(f"colorize: interrupted; the photos finished so far are in {out_dir}", file=sys.stderr)
+        return 130
+    print(report.summary(out_dir))
+    return 1 if report.failed else 0

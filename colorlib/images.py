@@ -3,6 +3,8 @@
 Used by data preparation and by full-resolution colorization, so both accept and reject
 exactly the same files. ``open_rgb(path)`` returns an 8-bit RGB ``PIL.Image`` that is fully
 decoded and upright (EXIF orientation applied), or raises ``ImageError("<path>: <reason>")``.
+``square(img, S)`` is the one resize to the networks' S×S, shared by the training data and
+colorization for the same reason.
 
 Mode policy: palette/RGBA/LA/PA images are composited over white (what a viewer shows);
 CMYK and YCbCr convert through Pillow; 16-bit and 32-bit grayscale (I;16*, I) are scaled
@@ -19,7 +21,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import ColorlibError
 
-__all__ = ["ImageError", "open_rgb", "IMAGE_EXTENSIONS", "DEFAULT_MAX_PIXELS", "is_image_path"]
+__all__ = ["ImageError", "open_rgb", "square", "IMAGE_EXTENSIONS", "DEFAULT_MAX_PIXELS", "is_image_path"]
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", ".tiff"})
 DEFAULT_MAX_PIXELS = 100_000_000  # 100 MP: larger files are refused as possible decompression bombs
@@ -113,3 +115,13 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
         raise ImageError(path, f"cannot decode ({err})", "corrupt") from None
     finally:
         Image.MAX_IMAGE_PIXELS = pillow_limit
+
+
+def square(img: Image.Image, size: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
+    """RGB PIL image (or its ``box`` region) → uint8 size×size×3, bicubic with antialiasing.
+
+    The whole frame, aspect ratio not preserved (§5.1: "we resize the variable-sized images to a
+    fixed size of 256×256"); see :mod:`colorlib.data.sources` for why.
+    """
+    out = img.resize((size, size), Image.Resampling.BICUBIC, box=box)
+    return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))

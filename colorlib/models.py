@@ -12,17 +12,17 @@ and the losses use the numerically stable BCE-with-logits, which is the same fun
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import ResNet18_Weights, resnet18
+from torchvision.models import resnet18
 
-from .errors import ColorlibError
 from .names import GENERATORS
+from .pretrained import load_resnet18_imagenet
+from .pretrained import PretrainedWeightsError  # noqa: F401 - for train.py until it imports colorlib.pretrained
 
 __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
-           "build_generator", "eval_mode", "PretrainedWeightsError", "load_resnet18_imagenet"]
+           "build_generator", "eval_mode"]
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
@@ -117,48 +117,6 @@ class UNetGenerator(nn.Module):
         return self.decoder(self.encoder(L))
 
 
-class PretrainedWeightsError(ColorlibError, RuntimeError):
-    """The ImageNet weights for the ResNet-18 encoder could not be had."""
-
-
-def _resnet18_url() -> str:
-    # COLORLIB_RESNET18_URL points at a mirror (file name must keep torchvision's hash prefix).
-    return os.environ.get("COLORLIB_RESNET18_URL", ResNet18_Weights.IMAGENET1K_V1.url)
-
-
-def load_resnet18_imagenet(source: str | os.PathLike = "imagenet") -> dict[str, Tensor]:
-    """The ImageNet-1k ResNet-18 state dict (torchvision's IMAGENET1K_V1), without ``fc``.
-
-    ``source="imagenet"`` uses torchvision's weights API: the file in ``$TORCH_HOME/hub/
-    checkpoints`` if present, else a download (hash-checked). A path loads that file instead.
-    Failure raises :class:`PretrainedWeightsError` saying how to provide the file; it never
-    falls back to random weights.
-    """
-    url = _resnet18_url()
-    fname = url.rsplit("/", 1)[-1]
-    cache = Path(torch.hub.get_dir()) / "checkpoints" / fname
-    how = (f"download {ResNet18_Weights.IMAGENET1K_V1.url} on a machine with internet and put it at "
-           f"{cache} (or pass its path as pretrained=...)")
-    if str(source) == "imagenet":
-        try:
-            state = torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True,
-                                                       map_location="cpu", weights_only=True)
-        except Exception as err:  # network errors, hash mismatch, corrupt file
-            raise PretrainedWeightsError(
-                f"ImageNet weights for ResNet-18 unavailable ({type(err).__name__}: {err}); {how}") from None
-    else:
-        path = Path(source)
-        if not path.is_file():
-            raise PretrainedWeightsError(f"{path}: no such weights file; {how}")
-        try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
-        except Exception as err:
-            raise PretrainedWeightsError(f"{path}: not a readable PyTorch weights file ({err}); {how}") from None
-    if not isinstance(state, dict):
-        raise PretrainedWeightsError(f"{source}: expected a ResNet-18 state dict, got {type(state).__name__}")
-    return {k: v for k, v in state.items() if not k.startswith("fc.")}
-
-
 class ResNet18Encoder(nn.Module):
     """Fig. 12: torchvision's ResNet-18 without avgpool and fc (11,176,512 params).
 
@@ -203,7 +161,8 @@ class ResNetUNetGenerator(nn.Module):
     """U-Net with an ImageNet ResNet-18 encoder (Appendix A.2): L → ab, H, W multiples of 32.
 
     ``pretrained``: ``True``/``"imagenet"`` loads ``ResNet18_Weights.IMAGENET1K_V1``; a path loads
-    that file; ``False``/``"none"`` leaves the encoder random (for loading a trained checkpoint).
+    that file (:func:`colorlib.pretrained.load_resnet18_imagenet`); ``False``/``"none"`` leaves
+    the encoder random (for loading a trained checkpoint).
     """
 
     input_multiple = 32

@@ -1,4 +1,5 @@
-"""Full-resolution colorization (colorlib/colorize.py) on real generators and generated files.
+"""Full-resolution colorization (colorlib/colorizer.py) and the ``colorize`` verb (colorlib/colorize.py)
+on real generators and generated files.
 
 The generators are freshly initialized (no training needed to test the pipeline); their output
 bias is set so that they predict strong colours, which exercises gamut clipping and makes
@@ -18,11 +19,24 @@ from skimage import data as skdata
 
 from colorlib import lab
 from colorlib.checkpoint import FORMAT, CheckpointError, atomic_save
-from colorlib.colorize import NET_SIZE, Colorizer, load_colorizer
-from colorlib.colorize_batch import colorize_paths, main, output_name, plan_outputs
+from colorlib.__main__ import main as cli
+from colorlib.colorize import EXIT_ERROR, ColorizeError, colorize_paths, output_name, plan_outputs
+from colorlib.colorizer import NET_SIZE, Colorizer, load_colorizer
 from colorlib.config import Config
 from colorlib.images import open_rgb
 from colorlib.models import build_generator
+
+
+def colorize_cli(argv: list[str]) -> int:
+    """``python -m colorlib colorize ARGV``: setup errors are one line and exit status EXIT_ERROR."""
+    return cli(["colorize", *argv])
+
+
+def _one_error_line(capsys) -> str:
+    """The single stderr line of a setup error, without its ``colorlib colorize: `` prefix."""
+    [line] = capsys.readouterr().err.strip().splitlines()
+    assert line.startswith("colorlib colorize: ")
+    return line[len("colorlib colorize: "):]
 
 
 def _tinted(name: str) -> torch.nn.Module:
@@ -183,15 +197,15 @@ def test_bad_checkpoints_give_one_clear_line(resnet_ckpt, tmp_path, capsys, cat)
     Image.fromarray(cat).save(src)
     with pytest.raises(CheckpointError, match="'resnet' generator, but a 'unet'"):
         load_colorizer(resnet_ckpt[0], generator="unet")
-    assert main([str(src), "--out", str(tmp_path / "o"), "--checkpoint", resnet_ckpt[0],
-                 "--generator", "unet"]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and resnet_ckpt[0] in err and "unet" in err
+    assert colorize_cli([str(src), "--out", str(tmp_path / "o"), "--checkpoint", resnet_ckpt[0],
+                 "--generator", "unet"]) == EXIT_ERROR == 2
+    err = _one_error_line(capsys)
+    assert resnet_ckpt[0] in err and "unet" in err
     broken = tmp_path / "broken.pt"
     broken.write_bytes(open(resnet_ckpt[0], "rb").read()[:5000])
-    assert main([str(src), "--out", str(tmp_path / "o"), "--checkpoint", str(broken)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and str(broken) in err and "corrupt" in err
+    assert colorize_cli([str(src), "--out", str(tmp_path / "o"), "--checkpoint", str(broken)]) == 2
+    err = _one_error_line(capsys)
+    assert str(broken) in err and "corrupt" in err
     assert not (tmp_path / "o").exists()
 
 
@@ -217,7 +231,7 @@ def _batch(root):
 def test_batch_with_broken_files_in_the_middle(resnet_ckpt, tmp_path, capsys):
     src = _batch(tmp_path / "in")
     out = tmp_path / "out dir"
-    rc = main([str(src / "a"), str(src / "b"), "--out", str(out), "--checkpoint", resnet_ckpt[0],
+    rc = colorize_cli([str(src / "a"), str(src / "b"), "--out", str(out), "--checkpoint", resnet_ckpt[0],
                "--side-by-side", "--max-pixels", "100000"])
     captured = capsys.readouterr()
     assert rc == 1
@@ -237,7 +251,7 @@ def test_batch_with_broken_files_in_the_middle(resnet_ckpt, tmp_path, capsys):
     with Image.open(out / "07_UPPER_color_side.jpg") as side:
         assert side.size == (120, 40) and side.format == "JPEG"
     # only good files again: exit 0, outputs replaced in place, nothing left half-written
-    rc = main([str(src / "a" / "01 first photo.png"), "--out", str(out), "--checkpoint", resnet_ckpt[0]])
+    rc = colorize_cli([str(src / "a" / "01 first photo.png"), "--out", str(out), "--checkpoint", resnet_ckpt[0]])
     assert rc == 0 and "colorized 1 of 1" in capsys.readouterr().out
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
@@ -246,11 +260,12 @@ def test_never_overwrites_an_input(resnet_ckpt, tmp_path, capsys):
     Image.new("L", (8, 8), 50).save(tmp_path / "x.png")
     Image.new("L", (8, 8), 200).save(tmp_path / "x_color.png")
     before = {p.name: p.read_bytes() for p in tmp_path.iterdir()}
-    assert main([str(tmp_path), "--out", str(tmp_path), "--checkpoint", resnet_ckpt[0]]) == 2
-    assert "would overwrite an input" in capsys.readouterr().err
+    assert colorize_cli([str(tmp_path), "--out", str(tmp_path), "--checkpoint", resnet_ckpt[0]]) == 2
+    assert "would overwrite an input" in _one_error_line(capsys)
     assert {p.name: p.read_bytes() for p in tmp_path.iterdir()} == before
-    with pytest.raises(ValueError, match="overwrite"):
+    with pytest.raises(ColorizeError, match="overwrite") as err:
         plan_outputs([tmp_path / "x.png", tmp_path / "x_color.png"], tmp_path)
+    assert isinstance(err.value, ValueError)  # as before the error types: ``except ValueError`` still works
 
 
 def test_output_names():
@@ -266,13 +281,13 @@ def test_default_checkpoint_comes_from_config(resnet_ckpt, colorizer, tmp_path, 
     Image.new("L", (9, 6), 90).save(src)
     args = [str(src), "--out", str(tmp_path / "o"), "--profile", "smoke", "--generator", "resnet",
             "--set", f"run_root={tmp_path / 'runs'}"]
-    assert main(args) == 2
-    err = capsys.readouterr().err
+    assert colorize_cli(args) == 2
+    err = _one_error_line(capsys)
     assert "no trained resnet model for profile smoke" in err and str(tmp_path / "runs") in err
     run_dir = Config.from_profile("smoke", generator="resnet", run_root=str(tmp_path / "runs")).run_dir
     run_dir.mkdir(parents=True)
     os.symlink(resnet_ckpt[0], run_dir / "checkpoint.pt")
-    assert main(args) == 0 and (tmp_path / "o" / "in_color.png").is_file()
+    assert colorize_cli(args) == 0 and (tmp_path / "o" / "in_color.png").is_file()
     # the progress-bar path (used when stderr is a terminal) writes the same files
     report = colorize_paths(colorizer, [src], tmp_path / "bar", progress=True)
     assert list(report.written) == [src] and "colorize" in capsys.readouterr().err
@@ -284,11 +299,16 @@ def test_bad_out_folder_and_pixel_limit_are_one_line_setup_errors(resnet_ckpt, t
         Image.new("L", (9, 6), 90).save(tmp_path / name)
     out = tmp_path / "a file" / "sub"  # cannot be created: its parent is a file
     args = [str(tmp_path / "a.png"), str(tmp_path / "b.png"), "--checkpoint", resnet_ckpt[0]]
-    assert main([*args, "--out", str(out)]) == 2
-    err = capsys.readouterr().err.strip().splitlines()
-    assert err == [f"error: {out}: cannot create the --out folder (Not a directory)"]  # once, not per photo
+    assert colorize_cli([*args, "--out", str(out)]) == 2
+    assert _one_error_line(capsys) == f"{out}: cannot create the --out folder (Not a directory)"  # once, not per photo
+    assert colorize_cli([*args, "--out", str(tmp_path / "a file")]) == 2
+    assert _one_error_line(capsys) == f"{tmp_path / 'a file'}: --out exists and is not a folder"
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert colorize_cli([str(empty), "--out", str(tmp_path / "o"), "--checkpoint", resnet_ckpt[0]]) == 2
+    assert _one_error_line(capsys) == f"no image files found in {empty}"
     for bad, why in (("0", "0 is not a positive number"), ("many", "'many' is not a whole number")):
         with pytest.raises(SystemExit) as exit_:
-            main([*args, "--out", str(tmp_path / "o"), "--max-pixels", bad])
+            colorize_cli([*args, "--out", str(tmp_path / "o"), "--max-pixels", bad])
         assert exit_.value.code == 2 and why in capsys.readouterr().err
     assert not (tmp_path / "o").exists()

@@ -1,4 +1,5 @@
-"""open_rgb on generated awkward files: every mode ends as upright 8-bit RGB, or one clear error."""
+"""colorlib.images: open_rgb on generated awkward files (every mode ends as upright 8-bit RGB, or one
+clear error) and the S×S resize square."""
 from __future__ import annotations
 
 import struct
@@ -8,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorlib.images import ImageError, is_image_path, open_rgb
+from colorlib.images import ImageError, is_image_path, open_rgb, square
 
 
 def _png_header_only(path, width, height):
@@ -159,3 +160,14 @@ def test_every_refusal_names_its_kind(tmp_path):
     with pytest.raises(ImageError) as err:
         open_rgb(tmp_path / "ok.png", max_pixels=100)
     assert err.value.kind == "decompression_bomb"
+
+
+def test_square_resizes_the_whole_frame_or_a_box():
+    """§5.1: the whole image to S×S, aspect ratio not kept (a left/right split stays a left/right split)."""
+    arr = np.zeros((30, 90, 3), np.uint8)
+    arr[:, 45:] = 255
+    img = Image.fromarray(arr)
+    out = square(img, 16)
+    assert out.shape == (16, 16, 3) and out.dtype == np.uint8 and out.flags.c_contiguous
+    assert out[:, :6].max() < 10 and out[:, 10:].min() > 245
+    assert square(img, 8, box=(0, 0, 40, 30)).max() < 10  # the dark left part only

@@ -8,8 +8,9 @@ import pytest
 import torch
 from skimage import color, data, transform
 
-from colorlib.lab import (denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb, normalize_lab,
-                          rgb_to_lab, split_lab, uint8_from_lab)
+from colorlib import lab as lab_module
+from colorlib.lab import (denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb, luminance_from_uint8,
+                          normalize_lab, rgb_to_lab, split_lab, uint8_from_lab, uint8_from_luminance_ab)
 
 TOL = 1e-4  # max abs difference to skimage, Lab units or RGB in [0, 1]
 
@@ -180,3 +181,49 @@ def test_gradients_finite_at_the_ends():
     lab.requires_grad_(True)
     lab_to_rgb(lab).sum().backward()
     assert torch.isfinite(lab.grad).all()
+
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_colour_constants_are_converted_once_per_device_and_dtype(device):
+    """No host→device copy of the matrices or the white point per call (a blocking copy on CUDA)."""
+    dev = torch.device(device, 0) if device == "cuda" else torch.device(device)
+    first = lab_module._constants(dev, torch.float32)
+    assert all(a is b for a, b in zip(first, lab_module._constants(dev, torch.float32)))
+    assert first[0].device == dev and first[0].dtype == torch.float32
+    assert lab_module._constants(dev, torch.float64)[0].dtype == torch.float64
+    x = torch.rand(1, 3, 4, 4, device=dev)
+    lab_to_rgb(rgb_to_lab(x))
+    misses = lab_module._constants.cache_info().misses
+    lab_to_rgb(rgb_to_lab(x))
+    assert lab_module._constants.cache_info().misses == misses
+
+
+def test_constants_first_made_in_inference_mode_still_serve_autograd():
+    """Colorizing (inference mode) may run first in a process that trains afterwards."""
+    lab_module._constants.cache_clear()
+    x = torch.rand(1, 3, 4, 4)
+    with torch.inference_mode():
+        lab_to_rgb(rgb_to_lab(x))
+    x.requires_grad_(True)
+    lab_to_rgb(rgb_to_lab(x)).sum().backward()
+    assert torch.isfinite(x.grad).all()
+
+
+def test_full_resolution_path_matches_uint8_from_lab():
+    """luminance_from_uint8 + uint8_from_luminance_ab (table-based, H×W×3) = uint8_from_lab ±1 level,
+    out-of-gamut ab included; and Y is the image's L* exactly (L* = 116·f(Y) − 16)."""
+    g = torch.Generator().manual_seed(4)
+    image = torch.randint(0, 256, (48, 64, 3), generator=g, dtype=torch.uint8)
+    ab = (torch.rand(2, 48, 64, generator=g) * 2 - 1) * 120  # Lab units
+    Y = luminance_from_uint8(image)
+    assert Y.shape == (48, 64) and Y.dtype == torch.float32
+    L_norm, _ = lab_from_uint8(image[None])
+    L_star = 116.0 * lab_module._f(Y) - 16.0
+    assert _maxdiff(L_star, (L_norm[0, 0] + 1) * 50) <= TOL
+    out = uint8_from_luminance_ab(Y, ab)
+    assert out.dtype == torch.uint8 and out.shape == (48, 64, 3)
+    ref = uint8_from_lab(L_norm, ab[None] / 110.0)[0]
+    assert (out.int() - ref.int()).abs().max() <= 1

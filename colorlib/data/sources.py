@@ -25,9 +25,9 @@ import numpy as np
 from PIL import Image
 
 from colorlib.errors import ColorlibError
-from colorlib.images import ImageError, is_image_path, open_rgb
+from colorlib.images import ImageError, is_image_path, open_rgb, square
 
-__all__ = ["DataError", "Candidate", "Decoded", "square", "is_grayscale", "decode_file",
+__all__ = ["DataError", "Candidate", "Decoded", "is_grayscale", "decode_file",
            "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
            "bundled_candidates", "BUNDLED_PHOTOS",
            "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
@@ -69,12 +69,6 @@ class Candidate:
     path: str = ""
     crop: str = ""          # "x0 y0 x1 y1" of the original for bundled crops
     # path: the file; for bundled photos "skimage/data/<file>", the same on every machine
-
-
-def square(img: Image.Image, size: int, box: tuple[int, int, int, int] | None = None) -> np.ndarray:
-    """RGB PIL image (or its ``box`` region) → uint8 size×size×3, bicubic with antialiasing."""
-    out = img.resize((size, size), Image.Resampling.BICUBIC, box=box)
-    return np.ascontiguousarray(np.asarray(out, dtype=np.uint8))
 
 
 def is_grayscale(image: np.ndarray) -> bool:
