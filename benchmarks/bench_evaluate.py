@@ -30,6 +30,7 @@ from colorlib.evaluate import evaluate
 from colorlib.figures import make_figures
 from colorlib.lab import lab_from_uint8
 from colorlib.models import build_generator
+from colorlib.names import GENERATORS
 
 
 def _time(fn, repeats: int) -> list[float]:
@@ -53,7 +54,7 @@ def main() -> None:
         cfg = Config.from_profile(args.profile, data_root=str(root / "data"), run_root=str(root / "runs"),
                              results_root=str(root / "results"), pretrained="none")
         prepare(cfg, progress=False)
-        for gen in ("unet", "resnet"):
+        for gen in GENERATORS:
             torch.manual_seed(0)
             run = cfg.replace(generator=gen)
             atomic_save({"format": FORMAT, "generator": gen, "G": build_generator(gen).state_dict(),

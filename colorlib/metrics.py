@@ -22,7 +22,7 @@ from torch import Tensor
 
 __all__ = [
     "PAPER_L1", "ab_l1", "psnr", "ssim", "colorfulness", "paired_difference",
-    "inception_weights_path", "fid_unavailable", "inception_features", "frechet_distance", "fid_from_features", "fid",
+    "inception_weights_path", "fid_unavailable", "inception_net", "inception_features", "frechet_distance", "fid_from_features", "fid",
     "lpips_unavailable", "lpips_net", "lpips_distance",
 ]
 
@@ -150,10 +150,11 @@ def fid_unavailable() -> str | None:
     return None if path.is_file() else f"Inception-v3 weights not in the torch.hub cache ({path}); not downloaded"
 
 
-def _inception(device: str) -> torch.nn.Module:
-    """torchvision's Inception-v3 (IMAGENET1K_V1) from the local file, as ``inception_v3(weights=…)``
-    builds it: ``transform_input=True`` maps ImageNet-normalized input to the (x − ½)/½ scaling
-    the ported Google weights were trained on."""
+def inception_net(device: str = "cpu") -> torch.nn.Module:
+    """torchvision's Inception-v3 (IMAGENET1K_V1) from the local file, in eval mode on ``device``,
+    with its 2048-d pool features as output; build it only if ``fid_unavailable()`` is None.
+    Built as ``inception_v3(weights=…)`` builds it: ``transform_input=True`` maps ImageNet-normalized
+    input to the (x − ½)/½ scaling the ported Google weights were trained on."""
     from torchvision.models import inception_v3
 
     net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
@@ -218,7 +219,7 @@ def fid(real: np.ndarray, fake: np.ndarray, device: str = "cpu", net: torch.nn.M
     """
     if len(real) < 2 or len(fake) < 2:
         raise ValueError(f"FID needs at least 2 images per set, got {len(real)} and {len(fake)}")
-    net = net if net is not None else _inception(device)
+    net = net if net is not None else inception_net(device)
     return fid_from_features(inception_features(real, net, device), inception_features(fake, net, device))
 
 

@@ -15,9 +15,10 @@ import pandas as pd
 
 from .files import atomic_write
 from .metrics import PAPER_L1, paired_difference
+from .names import GENERATORS, display_name, run_name
 
 __all__ = ["METRICS", "summarize", "markdown_table", "comparison_markdown", "metrics_markdown",
-           "write_results"]
+           "predictions_file", "write_results"]
 
 # column → (header, format); the paper's metric first
 METRICS = {"l1": ("L1 (ab/110) ↓", "{:.4f}"), "l1_pixel": ("L1 pixel-weighted", "{:.4f}"),
@@ -25,8 +26,11 @@ METRICS = {"l1": ("L1 (ab/110) ↓", "{:.4f}"), "l1_pixel": ("L1 pixel-weighted"
            "cf_true": ("CF truth", "{:.1f}"), "dcf": ("abs ΔCF ↓", "{:.1f}"), "lpips": ("LPIPS ↓", "{:.4f}"),
            "fid": ("FID ↓", "{:.1f}")}
 _KEYS = ["model", "generator", "seed", "mode"]
-_NAMES = {"unet": "U-Net", "resnet": "ResNet", "gray": "baseline: gray (ab = 0)",
-          "train-median": "baseline: train median ab"}
+
+
+def predictions_file(name: str) -> str:
+    """The file of a run's saved predictions (``name`` = run_name(…)) or of their originals ("original")."""
+    return f"predictions_{name}.npy"
 
 
 def summarize(per_image: pd.DataFrame, sets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -86,7 +90,7 @@ def _table(summary: pd.DataFrame, kinds: tuple[str, ...], with_sd: bool) -> str:
     cols = [c for c in METRICS if c in summary and c != "l1_pixel" and summary[c].notna().any()]
     rows = []
     for r in summary[summary["kind"].isin(kinds)].to_dict("records"):
-        label = _NAMES.get(r["model"], r["model"])
+        label = display_name(r["model"])
         if r["kind"] == "paper (§6)":
             label = f"**paper** {label}"
         seeds = f"{int(r['n_seeds'])} seed(s)" if r["kind"].startswith("mean") else (
@@ -101,7 +105,7 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
     """metrics.md: the summary (mean ± sd over seeds, baselines, the paper), per-run rows, notes."""
     runs = summary[summary["kind"] == "run"]
     n = int(summary["n_images"].iloc[0])
-    names = sorted({f"{m}-seed{s}" for m, s in zip(runs["model"], runs["seed"])})  # a run, not a run × mode
+    names = sorted({run_name(m, s) for m, s in zip(runs["model"], runs["seed"])})  # a run, not a run × mode
     parts = [f"# Test-set evaluation — {title}\n",
              f"{n} test images; runs evaluated: {len(names)} ({', '.join(names)}).\n",
              "## Summary (mean ± sd over seeds; baselines; the paper's reported numbers)\n",
@@ -125,7 +129,7 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
     for r in summary.dropna(subset=["note"]).to_dict("records") if "note" in summary else []:
         if r["note"] and r["kind"] != "paper (§6)":
             where = f" seed {r['seed']} [{r['mode']}]" if r["kind"] == "run" else ""
-            parts.append(f"- {_NAMES.get(r['model'], r['model'])}{where}: {r['note']}.")
+            parts.append(f"- {display_name(r['model'])}{where}: {r['note']}.")
     return "\n".join(parts) + "\n"
 
 
@@ -151,40 +155,41 @@ def _verdict(s: dict, name_a: str, name_b: str) -> str:
 def comparison_markdown(per_image: pd.DataFrame) -> str:
     """comparison.md: U-Net vs ResNet per-image L1 (paired), per seed and across seeds, per mode;
     and each model against the gray baseline (does it beat "no colour"?)."""
-    parts = ["# U-Net vs ResNet on the paper's metric (test L1, ab/110; lower is better)\n",
-             "A = U-Net, B = ResNet; differences are A − B, paired by test image (per seed) or by seed "
+    a, b = GENERATORS
+    name_a, name_b = display_name(a), display_name(b)
+    parts = [f"# {name_a} vs {name_b} on the paper's metric (test L1, ab/110; lower is better)\n",
+             f"A = {name_a}, B = {name_b}; differences are A − B, paired by test image (per seed) or by seed "
              "(across seeds: the per-seed mean L1s, Student t with n_seeds − 1 df). Verdicts use the t interval; "
              "the percentile bootstrap is shown beside it but is too narrow for small n (≲ 20).\n"]
     runs = per_image[per_image["generator"] != ""]
     for mode in runs["mode"].unique():
         pivot = runs[runs["mode"] == mode].pivot_table(index=["seed", "image"], columns="model", values="l1")
         parts.append(f"## mode `{mode}`\n")
-        if not {"unet", "resnet"} <= set(pivot.columns):
+        if not {a, b} <= set(pivot.columns):
             parts.append("Only one generator was evaluated: no comparison.\n")
             continue
-        pivot = pivot.dropna(subset=["unet", "resnet"])
+        pivot = pivot.dropna(subset=[a, b])
         seeds = list(pivot.index.get_level_values(0).unique())
-        stats = {s: paired_difference(pivot.loc[s, "unet"].to_numpy(), pivot.loc[s, "resnet"].to_numpy())
-                 for s in seeds}  # each bootstrap once: the row and the verdict share it
-        rows = [_diff_row(f"seed {s}", pivot.loc[s, "unet"].to_numpy(), pivot.loc[s, "resnet"].to_numpy(), st)
-                for s, st in stats.items()]
+        pairs = {s: (pivot.loc[s, a].to_numpy(), pivot.loc[s, b].to_numpy()) for s in seeds}
+        stats = {s: paired_difference(*pair) for s, pair in pairs.items()}  # each bootstrap once: row and verdict
+        rows = [_diff_row(f"seed {s}", *pairs[s], st) for s, st in stats.items()]
         parts.append(markdown_table(pd.DataFrame(rows)))
         if len(seeds) >= 2:
             per_seed = pivot.groupby(level=0).mean()
-            a, b = per_seed["unet"].to_numpy(), per_seed["resnet"].to_numpy()
-            st = paired_difference(a, b)
+            means = per_seed[a].to_numpy(), per_seed[b].to_numpy()
+            st = paired_difference(*means)
             parts.append(f"\nAcross {len(seeds)} seeds:\n")
-            parts.append(markdown_table(pd.DataFrame([_diff_row("seeds", a, b, st)])))
-            parts.append(f"\n**Verdict ({mode}, across seeds)**: {_verdict(st, 'U-Net', 'ResNet')}\n")
+            parts.append(markdown_table(pd.DataFrame([_diff_row("seeds", *means, st)])))
+            parts.append(f"\n**Verdict ({mode}, across seeds)**: {_verdict(st, name_a, name_b)}\n")
         else:
             s = seeds[0]
             parts.append(f"\n**Verdict ({mode}, seed {s} only — one training run per model, so this says nothing "
-                         f"about run-to-run variation)**: {_verdict(stats[s], 'U-Net', 'ResNet')}\n")
+                         f"about run-to-run variation)**: {_verdict(stats[s], name_a, name_b)}\n")
     gray = per_image[per_image["model"] == "gray"].set_index("image")["l1"]
     if gray.empty:
         return "\n".join(parts)
     parts.append("## Each model against the gray baseline (A = model, B = gray: ab = 0)\n")
-    rows = [_diff_row(f"{_NAMES.get(m, m)} seed {s} [{mode}]", g["l1"].to_numpy(), gray.loc[g["image"]].to_numpy())
+    rows = [_diff_row(f"{display_name(m)} seed {s} [{mode}]", g["l1"].to_numpy(), gray.loc[g["image"]].to_numpy())
             for (m, s, mode), g in runs.groupby(["model", "seed", "mode"], sort=False)]
     parts.append(markdown_table(pd.DataFrame(rows)) if rows else "No model runs.\n")
     return "\n".join(parts)
@@ -203,9 +208,9 @@ def write_results(results_dir: str | os.PathLike, per_image: pd.DataFrame, sets:
     for name, images in predictions.items():
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(images, dtype=np.uint8))
-        atomic_write(out / f"predictions_{name}.npy", buf.getvalue())
-    current = {f"predictions_{name}.npy" for name in predictions}
-    for stale in out.glob("predictions_*.npy"):  # an earlier evaluation's: Fig. 7 must not show them
+        atomic_write(out / predictions_file(name), buf.getvalue())
+    current = {predictions_file(name) for name in predictions}
+    for stale in out.glob(predictions_file("*")):  # an earlier evaluation's: Fig. 7 must not show them
         if stale.name not in current:
             stale.unlink()
     return summary

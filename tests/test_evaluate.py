@@ -15,9 +15,12 @@ from skimage import color
 
 from colorlib import evaluate as ev
 from colorlib import metrics
+from colorlib.__main__ import main as cli
 from colorlib.checkpoint import FORMAT, atomic_save, load_generator
 from colorlib.config import Config
 from colorlib.lab import lab_from_uint8, uint8_from_lab
+from colorlib.names import GENERATORS, run_name
+from colorlib.predictors import build_jobs, evaluation_mode
 from colorlib.report import comparison_markdown, metrics_markdown, summarize, write_results
 
 
@@ -41,7 +44,7 @@ def evaluated(tmp_path_factory):
     cfg = Config.from_profile("smoke", n_test=3, data_root=str(root / "data"), run_root=str(root / "runs"),
                          results_root=str(root / "results"))
     prepare(cfg, progress=False)
-    for gen in ("unet", "resnet"):
+    for gen in GENERATORS:
         _save_run(cfg, gen, 0)
     summary = ev.evaluate(cfg, n_predictions=2, progress=False)
     return cfg, summary, load_images(cfg, "test"), load_images(cfg, "train")
@@ -51,7 +54,7 @@ def test_files_and_paper_numbers_in_the_same_table(evaluated):
     cfg, summary, _, _ = evaluated
     out = cfg.results_dir
     for name in ("metrics.csv", "metrics.md", "per_image.csv", "comparison.md", "predictions_original.npy",
-                 "predictions_unet-seed0.npy", "predictions_resnet-seed0.npy"):
+                 *(f"predictions_{run_name(gen, 0)}.npy" for gen in GENERATORS)):
         assert (out / name).is_file() and (out / name).stat().st_size > 0, name
     table = pd.read_csv(out / "metrics.csv")
     paper = table[table["kind"] == "paper (§6)"].set_index("model")["l1"]
@@ -61,7 +64,7 @@ def test_files_and_paper_numbers_in_the_same_table(evaluated):
     assert sorted(zip(runs["model"], runs["mode"])) == sorted(
         [("unet", "eval"), ("unet", "dropout"), ("resnet", "eval"), ("resnet", "dropout")])
     md = (out / "metrics.md").read_text()
-    assert "0.0917" in md and "0.0945" in md and "baseline: gray" in md and "train median" in md
+    assert "0.0917" in md and "0.0945" in md and "gray baseline (ab = 0)" in md and "train-median baseline" in md
     for reason in (metrics.fid_unavailable(), metrics.lpips_unavailable()):
         if reason:  # skipped metrics are reported with their reason, never silently
             assert reason in md
@@ -114,7 +117,7 @@ def test_model_scores_and_predictions_match_a_direct_forward(evaluated):
     assert np.abs(saved.astype(int) - uint8_from_lab(L, pred).numpy().astype(int)).max() <= 1
     np.testing.assert_array_equal(np.load(cfg.results_dir / "predictions_original.npy"), test[:2])
     # dropout mode: reproducible from the run's seed, and different from eval for the U-Net
-    with ev._mode(model, "dropout", seed=0):
+    with evaluation_mode(model, "dropout", seed=0):
         pred_d = ev.predict_ab(model, L)
     assert not model.training and all(not m.training for m in model.modules())  # restored
     drop = per_image[(per_image["model"] == "unet") & (per_image["mode"] == "dropout")].sort_values("image")
@@ -127,6 +130,24 @@ def test_resnet_dropout_mode_is_labelled_as_eval(evaluated):
     runs = summary[(summary["kind"] == "run") & (summary["model"] == "resnet")].set_index("mode")
     assert runs.loc["dropout", "l1"] == runs.loc["eval", "l1"]
     assert "no Dropout layers" in runs.loc["dropout", "note"]
+
+
+def test_jobs_say_explicitly_which_scores_are_reused():
+    """A dropout job of a network without Dropout reuses the eval job's scores — only when that
+    eval job is scored too; the notes are the labels written to metrics.csv."""
+    with_drop, without = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 1), torch.nn.Dropout(0.5)), torch.nn.Conv2d(1, 2, 1)
+    models = {("unet", 0): with_drop, ("resnet", 0): without}
+    jobs = build_jobs(models, torch.tensor([0.01, 0.02]), ("dropout", "eval"), "cpu")
+    assert [(j.model, j.mode, j.reuses_eval) for j in jobs] == [
+        ("gray", "-", False), ("train-median", "-", False), ("unet", "eval", False), ("unet", "dropout", False),
+        ("resnet", "eval", False), ("resnet", "dropout", True)]
+    assert [j.note for j in jobs] == ["ab = 0", "ab = (0.0100, 0.0200)", "", "",
+                                      "", "no Dropout layers: same as eval (eval-mode scores reused)"]
+    assert jobs[0].network is None and jobs[2].network is with_drop
+    L = torch.zeros(3, 1, 4, 4)
+    assert jobs[1].predict(L).shape == (3, 2, 4, 4) and (jobs[0].predict(L) == 0).all()
+    alone = build_jobs({("resnet", 0): without}, None, ("dropout",), "cpu")[-1]
+    assert not alone.reuses_eval and alone.note == "no Dropout layers: same as eval"  # no eval job to reuse
 
 
 def test_comparison_is_paired_and_says_so(evaluated):
@@ -190,9 +211,9 @@ def test_write_results_drops_an_earlier_evaluations_predictions(tmp_path):
 def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     cfg = Config.from_profile("smoke", run_root=str(tmp_path / "runs"), results_root=str(tmp_path / "results"),
                          data_root=str(tmp_path / "data"))
-    with pytest.raises(FileNotFoundError, match="no trained run"):
+    with pytest.raises(ev.EvaluationError, match="no trained run"):
         ev.find_runs(cfg, ["unet"], [0])
-    assert ev.main(["--profile", "smoke", "--set", f"run_root={tmp_path / 'runs'}"]) == 1
+    assert cli(["evaluate", "--profile", "smoke", "--set", f"run_root={tmp_path / 'runs'}"]) == 1
     err = capsys.readouterr().err
     assert "colorlib evaluate: no trained run" in err and str(tmp_path / "runs") in err
     _save_run(cfg, "resnet", 3)
@@ -212,8 +233,8 @@ def test_a_corrupt_checkpoint_skips_its_run_only(tmp_path, capsys):
     bad = cfg.replace(generator="resnet").run_dir / "checkpoint.pt"
     bad.parent.mkdir(parents=True)
     bad.write_bytes(b"PK\x03\x04 cut off mid-write")
-    argv = ["--profile", "smoke", "--modes", "eval"] + [a for r in roots for a in ("--set", r)]
-    assert ev.main(argv) == 1
+    argv = ["evaluate", "--profile", "smoke", "--modes", "eval"] + [a for r in roots for a in ("--set", r)]
+    assert cli(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert f"evaluate: skipping resnet seed 0: {bad}: not a readable checkpoint" in "\n".join(err)
     assert err[-1].startswith(f"colorlib evaluate: 1 run(s) unusable (the others were evaluated and written): {bad}")

@@ -9,8 +9,8 @@ from skimage import data, transform
 
 from colorlib import figures
 from colorlib.config import Config
-
-HIST_COLUMNS = ["epoch", "phase", "d_real", "d_fake", "d_loss", "g_bce", "g_l1", "g_loss", "seconds", "images_per_s"]
+from colorlib.figure_inputs import read_history
+from colorlib.history import HISTORY_COLUMNS
 
 
 def _photos(n: int, size: int = 64) -> np.ndarray:
@@ -27,7 +27,7 @@ def _history(epochs: int = 4, pretrain: int = 1) -> pd.DataFrame:
                      "d_fake": 0.5 if gan else np.nan, "d_loss": 0.55 if gan else np.nan,
                      "g_bce": 2.0 / e if gan else np.nan, "g_l1": 0.2 / e, "g_loss": 20 / e,
                      "seconds": 1.0, "images_per_s": 4.0})
-    return pd.DataFrame(rows, columns=HIST_COLUMNS)
+    return pd.DataFrame(rows, columns=list(HISTORY_COLUMNS))
 
 
 def _per_image(n: int) -> pd.DataFrame:
@@ -90,7 +90,7 @@ def test_history_with_missing_columns_is_a_clear_error(tmp_path):
     bad = tmp_path / "history.csv"
     _history().drop(columns=["g_l1"]).to_csv(bad, index=False)
     with pytest.raises(figures.FigureInputError, match=f"{bad}: missing columns g_l1"):
-        figures._read_history(bad)
+        read_history(bad)
 
 
 def _evaluated(tmp_path, n: int):

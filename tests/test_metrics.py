@@ -129,7 +129,7 @@ def test_fid_only_with_local_weights_and_end_to_end(tmp_path, monkeypatch):
     # init_weights=True: with PyTorch's default init the pool features vanish (~1e-6) for any input
     torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), path)
     assert metrics.fid_unavailable() is None
-    net = metrics._inception("cpu")
+    net = metrics.inception_net("cpu")
     # the same network torchvision builds from these weights (its transform_input=True included),
     # read from the file just written — the file exists, so nothing is downloaded
     from torchvision.models import Inception_V3_Weights

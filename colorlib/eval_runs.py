@@ -1,0 +1,93 @@
+"""The trained runs an evaluation scores: found, loaded, and checked against the evaluated data.
+
+A run is ``runs/<profile>/<generator>-seed<k>/checkpoint.pt``. A missing run is skipped with one
+printed line, an unusable checkpoint likewise (the others are still evaluated); a run trained on
+another data split, or (ResNet) from a random encoder, is evaluated with a warning note.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Iterable
+
+from torch import nn
+
+from .errors import ColorlibError
+
+__all__ = ["EvaluationError", "log", "find_runs", "load_runs", "split_mismatches", "run_warnings"]
+
+
+class EvaluationError(ColorlibError, FileNotFoundError):
+    """No trained run to evaluate where the profile's runs should be (train first)."""
+
+
+def log(msg: str) -> None:
+    """One line of evaluation progress on stderr."""
+    print(msg, file=sys.stderr, flush=True)
+
+
+def find_runs(cfg, generators: Iterable[str], seeds: Iterable[int]) -> dict[tuple[str, int], Path]:
+    """{(generator, seed): checkpoint path} of the runs that exist; one printed line per missing
+    run; :class:`EvaluationError` if none exists."""
+    found, looked = {}, []
+    for gen in generators:
+        for seed in seeds:
+            path = cfg.replace(generator=gen, seed=int(seed)).run_dir / "checkpoint.pt"
+            looked.append(str(path))
+            if path.is_file():
+                found[(gen, int(seed))] = path
+            else:
+                log(f"evaluate: skipping {gen} seed {seed}: no checkpoint at {path}")
+    if not found:
+        raise EvaluationError(f"no trained run to evaluate (looked for {', '.join(looked)}); "
+                              f"run `python -m colorlib train --profile {cfg.profile}` first")
+    return found
+
+
+def load_runs(runs: dict[tuple[str, int], Path], device) -> tuple[dict[tuple[str, int], nn.Module],
+                                                                  dict[tuple[str, int], dict], list[str]]:
+    """Load every run of :func:`find_runs`: ({key: generator in eval mode on ``device``}, {key:
+    checkpoint dict}, [why each unusable run was skipped]). An unusable checkpoint skips its run
+    only (one printed line); :class:`~colorlib.checkpoint.CheckpointError` if none is usable."""
+    from .checkpoint import CheckpointError, load_generator
+
+    networks, checkpoints, unusable = {}, {}, []
+    for (gen, seed), path in runs.items():
+        try:
+            networks[(gen, seed)], checkpoints[(gen, seed)] = load_generator(path, expect=gen, device=device)
+        except CheckpointError as err:
+            log(f"evaluate: skipping {gen} seed {seed}: {err}")
+            unusable.append(str(err))
+    if not networks:
+        raise CheckpointError(f"no usable run to evaluate: {'; '.join(unusable)}")
+    return networks, checkpoints, unusable
+
+
+def split_mismatches(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[str, int], str]:
+    """Runs trained on another data cache than the one evaluated (e.g. a seed-dependent split):
+    {(generator, seed): what differs}. Their training images may be among these test images."""
+    from .config import Config
+
+    want, out = cfg.data_key(), {}
+    for key, ckpt in checkpoints.items():
+        if not isinstance(ckpt.get("config"), dict):
+            continue
+        have = Config.from_dict(ckpt["config"]).data_key()
+        diff = ", ".join(f"{k}={have.get(k)!r}" for k in sorted(set(want) | set(have)) if have.get(k) != want.get(k))
+        if diff:
+            out[key] = (f"was trained on another data split ({diff}; evaluated on "
+                        f"{', '.join(f'{k}={want[k]!r}' for k in want if have.get(k) != want[k])}): "
+                        f"its training images may be among these test images")
+    return out
+
+
+def run_warnings(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[str, int], str]:
+    """{(generator, seed): warning} for the runs whose numbers are not the paper's setting: another
+    data split (:func:`split_mismatches`), or a ResNet encoder not started from ImageNet (§4.2)."""
+    notes = split_mismatches(cfg, checkpoints)
+    for key, ckpt in checkpoints.items():
+        if str(ckpt.get("encoder_init", "")).startswith("random"):
+            text = f"its ResNet encoder started from {ckpt['encoder_init']}, NOT the paper's ImageNet weights"
+            notes[key] = f"{notes[key]}; {text}" if key in notes else text
+    return notes
+
