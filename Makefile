@@ -75,6 +75,7 @@ STUDY$(1) := $$(R$(1))/05_figures.ipynb $$(R$(1))/06_colorize_your_photo.ipynb
 endef
 $(eval $(call study,demo))
 $(eval $(call study,paper))
+$(eval $(call study,smoke))
 
 demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 min)
 	@echo "demo done: results/demo/ (metrics.md, figures, executed notebooks)"

@@ -19,6 +19,7 @@ from pathlib import Path
 from .colorizer import JPEG_QUALITY, JPEG_SUFFIXES, Colorizer, load_colorizer, side_name
 from .errors import ColorlibError
 from .images import DEFAULT_MAX_PIXELS, ImageError, is_image_path
+from .names import GENERATORS
 
 __all__ = ["output_name", "plan_outputs", "collect_inputs", "colorize_paths", "BatchReport", "main",
            "ColorizeError", "EXIT_ERROR"]
@@ -171,7 +172,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output folder (created; inputs are never overwritten)")
     p.add_argument("--checkpoint", default=None,
                    help="generator checkpoint (default: <run_dir>/checkpoint.pt of --profile/--generator)")
-    p.add_argument("--generator", choices=("unet", "resnet"), default=None,
+    p.add_argument("--generator", choices=GENERATORS, default=None,
                    help="require the checkpoint to hold this generator")
     p.add_argument("--side-by-side", action="store_true", help="also write <stem>_color_side.<ext>: input | output")
     p.add_argument("--dropout", action="store_true",

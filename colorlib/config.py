@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import re
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -103,6 +105,24 @@ class Config:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
         if not (self.lr > 0 and 0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ConfigError(f"lr={self.lr}, beta1={self.beta1}, beta2={self.beta2}: need lr > 0 and betas in [0, 1)")
+        for name in ("lr", "lambda_l1", "init_std"):
+            if not math.isfinite(getattr(self, name)):
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be a finite number")
+        for name in ("seed", "split_seed"):  # what NumPy's and torch's generators all accept
+            if not 0 <= getattr(self, name) < 2**32:
+                raise ConfigError(f"{name}={getattr(self, name)!r}: must be a whole number in [0, 2**32 − 1]")
+        if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
+            raise ConfigError(f"device={self.device!r}: choose auto, cpu, mps, cuda or cuda:N")
+
+    def check_image_size(self, generator: str | None = None) -> None:
+        """Refuse an ``image_size`` the generator cannot take (U-Net: multiples of 256, eight
+        halvings; ResNet: multiples of 32); without ``generator``, one neither can take."""
+        ok = {"unet": 256, "resnet": 32}
+        sizes = "U-Net: multiples of 256 (256, 512…); ResNet: multiples of 32 (64, 128, 256…)"
+        if generator is None and self.image_size % ok["resnet"]:
+            raise ConfigError(f"image_size={self.image_size}: no generator takes it ({sizes})")
+        if generator is not None and self.image_size % ok[generator]:
+            raise ConfigError(f"image_size={self.image_size}: the {generator} generator cannot take it ({sizes})")
 
     # ----- construction -----
     @classmethod
@@ -190,13 +210,18 @@ class Config:
         return self._root(self.results_root, "COLORLIB_RESULTS", "results") / self.profile
 
     def resolve_device(self) -> str:
+        """The torch device to run on. ``auto``: CUDA, else Apple's MPS (laptops), else the CPU."""
         import torch
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        if self.device.startswith("cuda") and not torch.cuda.is_available():
-            raise ConfigError(f"device={self.device!r} but no CUDA GPU is available; use device=cpu")
-        return self.device
 
+        mps = getattr(torch.backends, "mps", None)
+        available = {"cuda": torch.cuda.is_available(), "mps": bool(mps and mps.is_available()), "cpu": True}
+        if self.device == "auto":
+            return next(kind for kind in ("cuda", "mps", "cpu") if available[kind])
+        kind = self.device.split(":")[0]
+        if not available.get(kind, False):
+            raise ConfigError(f"device={self.device!r} is not available here; use device=auto (CUDA, then "
+                              f"MPS, then the CPU) or device=cpu")
+        return self.device
 
 def _convert(key: str, value: str, hint) -> object:
     if hint is bool:

@@ -22,10 +22,12 @@ import sys
 import time
 from pathlib import Path
 
+from .names import GENERATORS
+
 __all__ = ["BENCH_GRID", "main"]
 
 # (generator, amp, compile, batch)
-BENCH_GRID = [(g, amp, comp, b) for g in ("unet", "resnet") for amp, comp in (("off", False), ("bf16", False),
+BENCH_GRID = [(g, amp, comp, b) for g in GENERATORS for amp, comp in (("off", False), ("bf16", False),
                                                                                 ("bf16", True)) for b in (16, 64)]
 REHEARSAL_SET = "device=cuda n_train=64 n_test=16 epochs=2"
 

@@ -19,7 +19,6 @@ from torchvision.models import resnet18
 
 from .names import GENERATORS
 from .pretrained import load_resnet18_imagenet
-from .pretrained import PretrainedWeightsError  # noqa: F401 - for train.py until it imports colorlib.pretrained
 
 __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
            "build_generator", "eval_mode"]

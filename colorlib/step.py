@@ -66,9 +66,9 @@ class GanStep:
         # The networks themselves: what the optimizers update and the checkpoints hold.
         self.G = G.to(rt.device, memory_format=self.fmt)
         self.D = D.to(rt.device, memory_format=self.fmt)
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_G = torch.optim.Adam(self.G.parameters(), lr=cfg.lr, betas=betas)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), lr=cfg.lr, betas=betas)
+        self._adam = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2)}
+        self.opt_G = torch.optim.Adam(self.G.parameters(), **self._adam)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), **self._adam)
         # The forms the step calls: compiled and/or DDP-wrapped views of the same parameters.
         self._G, self._D = (torch.compile(m) for m in (self.G, self.D)) if cfg.compile else (self.G, self.D)
         self._D_frozen = self._D  # the G step's D: no gradient for D, so no DDP sync either
@@ -161,8 +161,12 @@ class GanStep:
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
-        """The inverse of :meth:`state_dict`; tensors may be on the CPU (they move to the device)."""
+        """The inverse of :meth:`state_dict`; tensors may be on the CPU (they move to the device).
+        Adam's moments come from ``state``, its lr and betas from this step's Config (a resume
+        that changes them applies the change; train warns about it)."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
-        self.opt_G.load_state_dict(state["opt_G"])
-        self.opt_D.load_state_dict(state["opt_D"])
+        for opt, key in ((self.opt_G, "opt_G"), (self.opt_D, "opt_D")):
+            opt.load_state_dict(state[key])
+            for group in opt.param_groups:
+                group.update(self._adam)

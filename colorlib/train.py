@@ -34,7 +34,7 @@ from .files import atomic_write
 from .history import LOSS_COLUMNS, write_history
 from .models import PatchDiscriminator, build_generator, init_weights
 from .names import GENERATORS
-from .models import PretrainedWeightsError  # TODO pretrained
+from .pretrained import PretrainedWeightsError
 from .runtime import Runtime, check_replicas, seed_all, setup_runtime
 from .step import GanStep, flag
 
@@ -112,6 +112,7 @@ def _check_start(cfg: Config, rt: Runtime, ckpt: Path, resume: bool) -> None:
                              f"or delete {cfg.run_dir} to start over")
     if cfg.epochs + cfg.l1_pretrain_epochs == 0:
         raise ConfigError("epochs=0 and l1_pretrain_epochs=0: nothing to train")
+    cfg.check_image_size(cfg.generator)
     if rt.world > 1 and cfg.batch_size % rt.world:
         raise ConfigError(f"batch_size={cfg.batch_size} must be divisible by the {rt.world} processes")
     if cfg.sync_bn and rt.distributed and rt.device.type != "cuda":

@@ -22,7 +22,7 @@ import torch
 from colorlib.checkpoint import load_checkpoint
 from colorlib.config import Config
 from colorlib.history import HISTORY_COLUMNS, LOSS_COLUMNS
-from colorlib.models import PretrainedWeightsError
+from colorlib.pretrained import PretrainedWeightsError
 from colorlib.train import TrainingDiverged, build_models, train
 
 LOSS_COLUMNS = list(LOSS_COLUMNS)
@@ -131,8 +131,8 @@ def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots, capsys):
     ckpt = cfg.run_dir / "checkpoint.pt"
     before = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     with pytest.raises(TrainingDiverged, match=r"epoch 2: non-finite loss.*epoch 1\).*intact"):
-        train(cfg.replace(epochs=2, lambda_l1=float("inf")), resume=True, progress=False)
-    assert "WARNING: resuming with changed settings (lambda_l1 100.0 → inf)" in capsys.readouterr().out
+        train(cfg.replace(epochs=2, lr=1e38), resume=True, progress=False)  # one step: weights ~1e38 → inf
+    assert "WARNING: resuming with changed settings (lr 0.0002 → 1e+38)" in capsys.readouterr().out
     assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == before
     assert load_checkpoint(ckpt)["epoch"] == 1
 
