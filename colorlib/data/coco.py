@@ -13,6 +13,11 @@ Layout of a download (under ``cfg.data_dir / "coco"``, reused by later runs)::
 
     annotations/captions_train2014.json   annotations/image_info_test2014.json
     train2014/COCO_train2014_000000057870.jpg ...   test2014/COCO_test2014_....jpg ...
+
+A record is used only if its ``file_name`` is a plain file name (no ``/`` or ``\\``, not ``.`` or
+``..``, not empty, no drive) and its ``coco_url`` is empty or http(s) (:func:`record_problem`):
+an annotation file cannot make ``prepare`` write or read outside the image folder, or fetch a
+local ``file://`` path. Any other record is skipped (``unsafe_record``) with one line naming it.
 """
 from __future__ import annotations
 
@@ -20,14 +25,14 @@ import contextlib
 import io
 import os
 import zipfile
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 from typing import Callable
 
-from colorlib.data.download import DownloadError, DownloadPolicy, fetch
+from colorlib.data.download import DownloadError, DownloadPolicy, fetch, url_problem
 from colorlib.data.sources import Candidate, DataError, Decoded, decode_file, seeded_order
 from colorlib.images import open_rgb
 
-__all__ = ["COCO_SPLITS", "annotation_file", "coco_candidates"]
+__all__ = ["COCO_SPLITS", "UnsafeRecord", "annotation_file", "record_problem", "coco_candidates"]
 
 # split -> (image folder, annotation zip, annotation files inside it, most preferred first)
 COCO_SPLITS = {
@@ -35,6 +40,27 @@ COCO_SPLITS = {
               ("captions_train2014.json", "instances_train2014.json", "person_keypoints_train2014.json")),
     "test": ("test2014", "image_info_test2014.zip", ("image_info_test2014.json",)),
 }
+
+
+class UnsafeRecord(DataError):
+    """An annotation record whose file name or URL points outside the image folder / the web."""
+    kind = "unsafe_record"
+
+
+def record_problem(record: dict) -> str | None:
+    """Why an annotation ``record`` may not be used (one phrase), or None (see above)."""
+    name, url = record.get("file_name"), record.get("coco_url", "")
+    if (not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\0")
+            or PureWindowsPath(name).drive):
+        return f"file_name {name!r} is not a plain file name"
+    if not isinstance(url, str):
+        return f"coco_url {url!r} is not a URL"
+    problem = url_problem(url) if url else None
+    return f"coco_url {url!r}: {problem}" if problem else None
+
+
+def _refuse(err: Exception) -> Decoded:
+    raise err
 
 
 def _verify_zip(path: Path) -> None:
@@ -100,9 +126,18 @@ def coco_candidates(split: str, data_dir: Path, seed: int, coco_root: str = "",
         raise DataError(f"{annotations}: not a COCO annotation file ({err}); delete it and retry") from None
     folder_name = COCO_SPLITS[split][0]
     images = Path(coco_root).expanduser() / folder_name if coco_root else data_dir / "coco" / folder_name
+    try:
+        ids = seeded_order(coco.getImgIds(), seed)
+    except TypeError:  # ints mixed with strings
+        raise DataError(f"{annotations}: image ids of mixed types; not a COCO annotation file") from None
     candidates = []
-    for image_id in seeded_order(coco.getImgIds(), seed):
+    for image_id in ids:
         record = coco.imgs[image_id]
+        problem = record_problem(record)
+        if problem is not None:
+            err = UnsafeRecord(f"COCO {split} image {image_id}: {problem}")
+            candidates.append(Candidate("coco", str(image_id), "", lambda size, e=err: _refuse(e)))
+            continue
         path = images / record["file_name"]
         url = policy.image_url(record.get("coco_url", ""))
         candidates.append(Candidate(

@@ -5,6 +5,9 @@ body has arrived (``Content-Length`` checked) and the optional ``verify(path)`` 
 file under its final name is always complete. A run killed half-way leaves the ``.part`` file;
 the next call resumes it with an HTTP ``Range`` request (a server that ignores ``Range`` simply
 sends the whole file again). Only the standard library is used (``urllib``).
+
+Only http(s) URLs are fetched (:func:`url_problem`): a URL read from a data file must not make
+urllib copy a local ``file://`` path or reach an ``ftp://`` server.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import socket
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,18 +24,36 @@ from typing import Callable
 
 from colorlib.errors import ColorlibError
 
-__all__ = ["DownloadError", "DownloadPolicy", "fetch"]
+__all__ = ["DownloadError", "DownloadPolicy", "fetch", "url_problem"]
 
 # Where the real COCO files live; the environment variables point them at a mirror (or a test
 # server on 127.0.0.1).
 COCO_ANNOTATIONS_URL = "http://images.cocodataset.org/annotations"
 COCO_IMAGES_URL = "http://images.cocodataset.org"
+_COCO_IMAGES_HOST = urllib.parse.urlsplit(COCO_IMAGES_URL).netloc
 _CHUNK = 1 << 16
 _RETRY_STATUS = {408, 425, 429, 500, 502, 503, 504}
 
 
 class DownloadError(ColorlibError, OSError):
     """A URL that could not be fetched after all retries; ``str(err)`` is one line."""
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` may not be fetched (one phrase), or None for an http(s) URL with a host and
+    no ``..`` path segment (which a mirror's server could resolve outside its folder)."""
+    try:
+        parts = urllib.parse.urlsplit(url)
+        host = parts.hostname
+    except ValueError as err:
+        return f"not a valid URL ({err})"
+    if parts.scheme.lower() not in ("http", "https"):
+        return "only http and https URLs are fetched"
+    if not host:
+        return "no host"
+    if ".." in urllib.parse.unquote(parts.path).replace("\\", "/").split("/"):
+        return "'..' in the path"
+    return None
 
 
 @dataclass(frozen=True)
@@ -53,11 +75,19 @@ class DownloadPolicy:
                 or COCO_ANNOTATIONS_URL).rstrip("/")
 
     def image_url(self, coco_url: str) -> str:
-        """``coco_url`` of an image record, with its host replaced by the configured mirror."""
+        """``coco_url`` of an image record, with its host replaced by the configured mirror.
+
+        Only a URL whose host is exactly images.cocodataset.org (http or https) is rewritten,
+        keeping its path and query: ``…cocodataset.org@evil/x`` or ``…cocodataset.org.evil/x``
+        is left as it is (a prefix match would have sent them to another host)."""
         base = self.images_url or os.environ.get("COLORLIB_COCO_IMAGES_URL")
-        if not base or not coco_url.startswith(COCO_IMAGES_URL):
+        try:
+            parts = urllib.parse.urlsplit(coco_url)
+        except ValueError:
             return coco_url
-        return base.rstrip("/") + coco_url[len(COCO_IMAGES_URL):]
+        if not base or parts.scheme.lower() not in ("http", "https") or parts.netloc.lower() != _COCO_IMAGES_HOST:
+            return coco_url
+        return base.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
 
 
 class _Retry(Exception):
@@ -110,6 +140,9 @@ def fetch(url: str, dest: str | os.PathLike, policy: DownloadPolicy = DownloadPo
     file each time. ``verify(path)`` may raise (any exception) to reject a complete download:
     the file is deleted and fetched again. Raises :class:`DownloadError` when all attempts fail.
     """
+    problem = url_problem(url)
+    if problem is not None:
+        raise DownloadError(f"{url}: {problem}")
     dest = Path(dest)
     if dest.exists():
         return dest

@@ -6,6 +6,12 @@ that cannot be used is skipped with one line ``skipped <file>: <reason>`` and th
 candidate takes its place; a grayscale photo likewise (``grayscale ... replaced``). The summary
 counts both. Augmentation (the random flip of §5.1) is not baked in: the training loop flips
 batches on the device, and the test set is never flipped.
+
+A folder's images are split by a per-image hash of their path (:mod:`colorlib.data.split`): the
+test split fills from the front of that order, the train split from the back, so adding or
+removing photos never moves an image between train and test. summary.json records each split's
+identity (``train_manifest_sha256`` / ``test_manifest_sha256``) and a CRC-32 of each .npy; a
+reused cache is checked against it and rebuilt, with one line saying so, when it was damaged.
 """
 from __future__ import annotations
 
@@ -21,7 +27,7 @@ from typing import Callable, Iterable, Iterator
 import numpy as np
 
 from colorlib.config import Config, add_config_args, config_from_args
-from colorlib.data import cache
+from colorlib.data import cache, split as splits
 from colorlib.data.download import DownloadError, DownloadPolicy
 from colorlib.data.sources import (Candidate, DataError, Decoded, bundled_candidates,
                                    folder_candidates, folder_fingerprint, is_grayscale)
@@ -144,9 +150,10 @@ def _fill(split: str, n: int, results: Iterator[_Result], cfg: Config, report: _
 def _streams(cfg: Config, pool: ThreadPoolExecutor, window: int, policy: DownloadPolicy,
              log: Callable[[str], None]) -> dict[str, Iterator[_Result]]:
     size = cfg.image_size
-    if cfg.source == "folder":  # one seeded order: the test split takes the front, train the rest
-        shared = _ordered(pool, folder_candidates(cfg.folder, cfg.split_seed), size, window)
-        return {"test": shared, "train": shared}
+    if cfg.source == "folder":  # one hash order: test fills from the front, train from the back
+        ordered, taken = splits.hash_order(folder_candidates(cfg.folder), cfg.split_seed), set()
+        return {"test": splits.taking(_ordered(pool, ordered, size, window), taken),
+                "train": _ordered(pool, splits.from_the_back(ordered, taken), size, window)}
     if cfg.source == "bundled":
         return {split: _ordered(pool, bundled_candidates(split, cfg.n_train, cfg.n_test, cfg.split_seed, log),
                                 size, window) for split in ("test", "train")}
@@ -172,7 +179,10 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
                         f"counts must be ≥ 0 and the size ≥ 1")
     policy = policy or DownloadPolicy()
     done = cache.complete_summary(cfg)
-    if done is not None:
+    damaged = [cache.checksum_problem(cfg, split, done) for split in cache.SPLITS] if done else []
+    for problem in filter(None, damaged):  # one line each, then the cache is built again
+        print(f"prepare: {problem}; preparing the cache again", file=sys.stderr, flush=True)
+    if done is not None and not any(damaged):
         if not (cfg.results_dir / "manifest.csv").is_file():
             cache.write_text(cfg.results_dir / "manifest.csv",
                              (cfg.data_dir / "manifest.csv").read_text(encoding="utf-8"))
@@ -220,6 +230,8 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     }
     if fingerprint is not None:
         summary["folder_fingerprint"] = fingerprint
+    summary.update(splits.manifest_digests(rows))
+    summary["checksums"] = {s: cache.file_checksum(cfg.data_dir / f"{s}.npy") for s in cache.SPLITS}
     cache.write_text(cfg.data_dir / "summary.json", json.dumps(summary, indent=2) + "\n")
     return {**summary, "reused": False}
 

@@ -17,6 +17,7 @@ import hashlib
 import importlib.util
 import math
 import os
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterator, Sequence
@@ -28,7 +29,7 @@ from colorlib.errors import ColorlibError
 from colorlib.images import ImageError, is_image_path, open_rgb, square
 
 __all__ = ["DataError", "Candidate", "Decoded", "is_grayscale", "decode_file",
-           "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
+           "entry_problem", "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
            "bundled_candidates", "BUNDLED_PHOTOS",
            "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
 
@@ -83,8 +84,27 @@ def is_grayscale(image: np.ndarray) -> bool:
     return float(np.count_nonzero(chroma > GRAY_TOLERANCE)) <= GRAY_FRACTION * chroma.size
 
 
+def entry_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is no file to read — a symbolic link loop, a dangling link, a FIFO, a socket,
+    a device — found without opening it (a FIFO would block the reader), or None."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        return "dangling symbolic link" if os.path.islink(path) else None  # missing: open_rgb says so
+    except OSError as err:  # ELOOP: a link loop
+        return f"cannot be read ({err.strerror or err})"
+    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
+        return None
+    what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+    return f"{what}, not a regular file"
+
+
 def decode_file(path: str | os.PathLike, size: int) -> Decoded:
-    """Decode an image file into an S×S cache entry (resize policy above), or raise ImageError."""
+    """Decode an image file into an S×S cache entry (resize policy above), or raise ImageError
+    (kind ``unreadable_entry`` for what :func:`entry_problem` refuses)."""
+    problem = entry_problem(path)
+    if problem is not None:
+        raise ImageError(path, problem, "unreadable_entry")
     img = open_rgb(path, draft=(size, size))
     width, height = img.info["original_size"]
     if min(width, height) < MIN_SIDE:
@@ -134,11 +154,12 @@ def folder_fingerprint(folder: str | os.PathLike) -> str:
     return digest.hexdigest()
 
 
-def folder_candidates(folder: str | os.PathLike, seed: int) -> list[Candidate]:
-    """Every image file under ``folder`` (see :func:`folder_files`), in seeded order."""
+def folder_candidates(folder: str | os.PathLike) -> list[Candidate]:
+    """Every image file under ``folder`` (see :func:`folder_files`), by relative path; the
+    split's order is a hash of each path (:mod:`colorlib.data.split`)."""
     root, found = folder_files(folder)
     return [Candidate("folder", rel, Path(rel).name, lambda s, p=root / rel: decode_file(p, s),
-                      path=str(root / rel)) for rel in seeded_order(found, seed)]
+                      path=str(root / rel)) for rel in found]
 
 
 # ----- bundled source ----------------------------------------------------------------------
