@@ -83,6 +83,7 @@ class Config:
     sync_bn: bool = False            # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
     data_on_device: str = "auto"     # keep the uint8 train set on the GPU: auto | on | off
     checkpoint_every: int = 1        # epochs between checkpoints (and one at the end)
+    sample_every: int = 1            # epochs between sample grids of held-out images (and the last); 0: none
     test_dropout: bool = False       # colorize: keep dropout on at test time (§4.2, pix2pix);
                                      # evaluate always reports both modes
     data_root: str = ""
@@ -98,7 +99,7 @@ class Config:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        minimum = {"batch_size": 1, "image_size": 1, "checkpoint_every": 1, "n_train": 0, "n_test": 0,
+        minimum = {"batch_size": 1, "image_size": 1, "checkpoint_every": 1, "sample_every": 0, "n_train": 0, "n_test": 0,
                    "epochs": 0, "l1_pretrain_epochs": 0, "lambda_l1": 0, "init_std": 0}
         for name, low in minimum.items():
             if not getattr(self, name) >= low:  # also catches NaN
@@ -252,7 +253,7 @@ PROFILES: dict[str, dict] = {
     # §5.1/§5.2 exactly: 8,000 COCO train2014 / 2,000 test2014 images, batch 16, 300 epochs
     # (150,000 iterations), Adam 2e-4 (0.5, 0.999), λ = 100, N(0, 0.02) — on a GPU.
     "paper": dict(source="coco", n_train=8000, n_test=2000, epochs=300, batch_size=16,
-                  require_pretrained=True, checkpoint_every=10, device="cuda"),
+                  require_pretrained=True, checkpoint_every=10, sample_every=10, device="cuda"),
     # CPU demonstration on the photos bundled with scikit-image: a few minutes on 2 cores.
     "demo": dict(source="bundled", n_train=32, n_test=8, epochs=10, batch_size=4, device="cpu"),
     # Tests and nbval: seconds on a CPU.

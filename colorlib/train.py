@@ -35,7 +35,9 @@ from .history import LOSS_COLUMNS, write_history
 from .models import PatchDiscriminator, build_generator, init_weights
 from .names import GENERATORS
 from .pretrained import PretrainedWeightsError
+from .runlock import run_lock
 from .runtime import Runtime, check_replicas, seed_all, setup_runtime
+from .samples import Watch
 from .step import GanStep, flag
 
 __all__ = ["train", "TrainingDiverged", "build_models"]
@@ -72,36 +74,41 @@ def train(cfg: Config, *, resume: bool = False, progress: bool | None = None) ->
     """
     rt = setup_runtime(cfg.resolve_device())
     log = (lambda msg: print(msg, flush=True)) if rt.main else (lambda msg: None)
-    ckpt = cfg.run_dir / "checkpoint.pt"
-    _check_start(cfg, rt, ckpt, resume)
-    images = _load_train_images(cfg, rt)
-    steps = _iterations_per_epoch(len(images), cfg, rt)
-    step, run = _start_or_resume(cfg, rt, ckpt if resume and ckpt.exists() else None, log)
-    _write_run_files(cfg, rt, run)
-    total = cfg.l1_pretrain_epochs + cfg.epochs
-    log(f"training {cfg.generator} on {len(images)} images ({steps} iterations/epoch, batch {cfg.batch_size}, "
-        f"{rt.world} process(es), {rt.device}, amp={'bf16' if step.amp else 'off'}, encoder: {run.encoder_init})")
-    if rt.distributed and not cfg.sync_bn:
-        log(f"WARNING: each process normalizes its own {cfg.batch_size // rt.world} images (BatchNorm), not the "
-            f"batch of {cfg.batch_size} one GPU would; --set sync_bn=true normalizes over the global batch")
+    with run_lock(cfg.run_dir, enabled=rt.main):  # one writer per run
+        ckpt = cfg.run_dir / "checkpoint.pt"
+        _check_start(cfg, rt, ckpt, resume)
+        images = _load_train_images(cfg, rt)
+        steps = _iterations_per_epoch(len(images), cfg, rt)
+        step, run = _start_or_resume(cfg, rt, ckpt if resume and ckpt.exists() else None, log)
+        _write_run_files(cfg, rt, run)
+        total = cfg.l1_pretrain_epochs + cfg.epochs
+        watch = Watch(cfg, rt.device, total) if rt.main else None
+        log(f"training {cfg.generator} on {len(images)} images ({steps} iterations/epoch, batch {cfg.batch_size}, "
+            f"{rt.world} process(es), {rt.device}, amp={'bf16' if step.amp else 'off'}, encoder: {run.encoder_init})")
+        if rt.distributed and not cfg.sync_bn:
+            log(f"WARNING: each process normalizes its own {cfg.batch_size // rt.world} images (BatchNorm), not the "
+                f"batch of {cfg.batch_size} one GPU would; --set sync_bn=true normalizes over the global batch")
 
-    for epoch in range(run.epoch, total):
-        gan = epoch >= cfg.l1_pretrain_epochs
-        row = _run_epoch(step, images, cfg, rt, epoch, steps, gan, progress)
-        _check_finite(row, run, ckpt)
-        run.history.append(row)
-        run.epoch, run.iteration = epoch + 1, run.iteration + steps
-        log(f"epoch {epoch + 1}/{total} [{row['phase']}] D {row['d_loss']:.4f} (real {row['d_real']:.4f}, "
-            f"fake {row['d_fake']:.4f})  G bce {row['g_bce']:.4f}  L1 {row['g_l1']:.4f}  "
-            f"| {row['seconds']:.1f} s, {row['images_per_s']:.1f} img/s")
-        if run.epoch % cfg.checkpoint_every == 0 or run.epoch == total:
-            save_training(ckpt, step, run, cfg, rt)
-        if rt.main:
-            write_history(cfg.run_dir / "history.csv", run.history)
+        for epoch in range(run.epoch, total):
+            gan = epoch >= cfg.l1_pretrain_epochs
+            row = _run_epoch(step, images, cfg, rt, epoch, steps, gan, progress)
+            _check_finite(row, run, ckpt)
+            run.history.append(row)
+            run.epoch, run.iteration = epoch + 1, run.iteration + steps
+            log(f"epoch {epoch + 1}/{total} [{row['phase']}] D {row['d_loss']:.4f} (real {row['d_real']:.4f}, "
+                f"fake {row['d_fake']:.4f})  G bce {row['g_bce']:.4f}  L1 {row['g_l1']:.4f}  "
+                f"| {row['seconds']:.1f} s, {row['images_per_s']:.1f} img/s")
+            if run.epoch % cfg.checkpoint_every == 0 or run.epoch == total:
+                save_training(ckpt, step, run, cfg, rt)
+            if rt.main:
+                write_history(cfg.run_dir / "history.csv", run.history)
+                watch.after_epoch(step.G, row, run.iteration)
 
-    if rt.distributed:
-        check_replicas([step.G, step.D], rt, log)
-        torch.distributed.destroy_process_group()
+        if watch is not None:
+            watch.close()
+        if rt.distributed:
+            check_replicas([step.G, step.D], rt, log)
+            torch.distributed.destroy_process_group()
     return cfg.run_dir
 
 
