@@ -12,6 +12,7 @@ tensors and plain Python values only:
                 "python": [...]}; under DDP a list of these, one per process
     history     list of per-epoch dicts (the rows of history.csv)
     encoder_init  where the ResNet encoder's weights came from ("imagenet", a path, or "random: …")
+    train_split   {"sha256": digest of the train images' identities, "ids": sorted identities}
 """
 from __future__ import annotations
 
@@ -95,11 +96,14 @@ def load_generator(path: str | os.PathLike, expect: str | None = None,
 @dataclass
 class RunState:
     """Where a training run stands: epochs and optimizer steps completed, the per-epoch history
-    rows, and where the ResNet encoder's weights came from."""
+    rows, where the ResNet encoder's weights came from, and which images it trains on
+    (``train_split``: {"sha256": …, "ids": [...]}, see colorlib.data.split_ids; evaluate refuses
+    to score a run on test images it trained on)."""
     epoch: int = 0
     iteration: int = 0
     history: list[dict] = field(default_factory=list)
     encoder_init: str = "n/a"
+    train_split: dict = field(default_factory=dict)
 
 
 def save_training(path: str | os.PathLike, step, run: RunState, cfg, rt: Runtime) -> None:
@@ -112,7 +116,7 @@ def save_training(path: str | os.PathLike, step, run: RunState, cfg, rt: Runtime
     atomic_save({"format": FORMAT, "generator": cfg.generator, "config": cfg.to_dict(),
                  **step.state_dict(), "epoch": run.epoch, "iteration": run.iteration,
                  "rng": states if rt.distributed else states[0], "history": run.history,
-                 "encoder_init": run.encoder_init}, path)
+                 "encoder_init": run.encoder_init, "train_split": run.train_split}, path)
 
 
 def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
@@ -137,4 +141,5 @@ def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
         seed_all(cfg.seed + 1000 * ck["epoch"] + rt.rank)
         log(f"note: resumed on {rt.world} processes, checkpoint has {len(states)}: dropout RNG reseeded")
     log(f"resumed {path} at epoch {ck['epoch']}")
-    return RunState(ck["epoch"], ck.get("iteration", 0), list(ck["history"]), ck.get("encoder_init", "n/a"))
+    return RunState(ck["epoch"], ck.get("iteration", 0), list(ck["history"]), ck.get("encoder_init", "n/a"),
+                    ck.get("train_split", {}))

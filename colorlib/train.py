@@ -156,7 +156,10 @@ def _start_or_resume(cfg: Config, rt: Runtime, ckpt: Path | None, log) -> tuple[
     if ckpt is not None:
         return step, resume_training(ckpt, step, cfg, rt, log)
     seed_all(cfg.seed + rt.rank)  # per-process seeds: different dropout noise per rank
-    return step, RunState(encoder_init=encoder_init)
+    from .data import identity_sha256, split_ids
+
+    ids = sorted(split_ids(cfg, "train"))
+    return step, RunState(encoder_init=encoder_init, train_split={"sha256": identity_sha256(ids), "ids": ids})
 
 
 def _write_run_files(cfg: Config, rt: Runtime, run: RunState) -> None:
