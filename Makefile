@@ -25,7 +25,9 @@ FIRST_SEED := $(firstword $(SEEDS))
 # where the executed notebooks go (the rehearsal points it elsewhere)
 RESULTS   ?= results
 OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(SET))
-PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)"
+# (ipykernel warns on every start that papermill's local TCP kernel is unencrypted: not news.)
+PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)" \
+             2> >(grep --line-buffered -v "Kernel is running over TCP without encryption" >&2)
 # A training claims one free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it
 # runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
