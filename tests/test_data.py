@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import signal
 import struct
@@ -15,10 +16,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from colorlib.__main__ import main as cli
 from colorlib.config import Config
-from colorlib.data import DataError, load_images, main, prepare
+from colorlib.data import DataError, load_images, prepare
 from colorlib.data.cache import commit, new_array
 from colorlib.data.sources import is_grayscale
+from colorlib.errors import ConfigError
 from colorlib.data.split import position
 
 S = 32  # tiny cache images keep these tests fast
@@ -201,16 +204,17 @@ def test_failed_run_leaves_nothing_half_written_and_the_old_cache_usable(tmp_pat
         load_images(cfg.replace(split_seed=1), "train")
 
 
-def test_bundled_photos_train_and_test_disjoint(tmp_path):
-    cfg = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=48)
+def test_bundled_photos_feed_both_splits_through_disjoint_regions(tmp_path):
+    cfg = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=64)
     summary = prepare(cfg, progress=False)
     assert (summary["train"], summary["test"]) == (5, 3)
     rows = _manifest(cfg)
     photos = {split: {r["file_name"] for r in rows if r["split"] == split} for split in ("train", "test")}
-    assert photos["train"] and photos["test"] and not photos["train"] & photos["test"]
+    assert len(photos["test"]) == 3 and photos["test"] <= photos["train"]  # same photos, other regions
+    assert all(r["id"].split("#")[0].endswith(f"/{r['split']}-region") for r in rows)
     train = load_images(cfg, "train")
-    assert train.shape == (5, 48, 48, 3) and not any(is_grayscale(im) for im in train)
-    again = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=48,
+    assert train.shape == (5, 64, 64, 3) and not any(is_grayscale(im) for im in train)
+    again = _cfg(tmp_path, source="bundled", folder="", n_train=5, n_test=3, image_size=64,
                  data_root=str(tmp_path / "again"))
     prepare(again, progress=False)
     assert np.array_equal(load_images(again, "train"), train)
@@ -229,21 +233,56 @@ def test_grayscale_threshold():
 
 def test_cli(tmp_path, capsys):
     images = _photo_folder(tmp_path, 4, first=90, ext="png")
-    common = ["--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}",
+    common = ["prepare", "--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}",
               "--set", f"results_root={tmp_path / 'results'}", "--set", f"image_size={S}",
               "--set", "n_train=3", "--set", "n_test=1"]
-    assert main([*common, "--source", "folder", "--folder", str(images), "--no-progress"]) == 0
+    assert cli([*common, "--source", "folder", "--folder", str(images), "--no-progress"]) == 0
     assert capsys.readouterr().out.startswith("prepared 3 train + 1 test images (folder, 32×32)")
-    assert main([*common, "--source", "folder", "--folder", str(tmp_path / "missing")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err == f"prepare: {tmp_path / 'missing'}: no such folder (source=folder)"
-    assert main([*common, "--source", "folder", "--folder", str(images / "p0.png")]) == 1
-    err = capsys.readouterr().err.strip()
-    assert err == f"prepare: {images / 'p0.png'}: is a file, not a folder (source=folder needs --folder DIR)"
+    assert cli([*common, "--source", "folder", "--folder", str(tmp_path / "missing")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"colorlib prepare: {tmp_path / 'missing'}: no such folder (source=folder)"
+    assert cli([*common, "--source", "folder", "--folder", str(images / "p0.png")]) == 1
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err == f"colorlib prepare: {images / 'p0.png'}: is a file, not a folder (source=folder needs --folder DIR)"
     (tmp_path / "empty").mkdir()
-    assert main([*common, "--source", "folder", "--folder", str(tmp_path / "empty")]) == 1
+    assert cli([*common, "--source", "folder", "--folder", str(tmp_path / "empty")]) == 1
     assert capsys.readouterr().err.strip().endswith("empty: no image files (.jpg .jpeg .png .webp .bmp .tif) "
                                                     "in this folder tree")
+    assert cli([*common, "--set", "n_test=-1"]) == 1                  # a bad setting: one line too
+    assert capsys.readouterr().err.strip() == "colorlib prepare: n_test=-1: must be ≥ 0"
+
+
+def test_an_image_size_no_generator_takes_is_refused_before_any_work(tmp_path, capsys):
+    common = ["prepare", "--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}",
+              "--set", f"results_root={tmp_path / 'results'}", "--no-progress"]
+    assert cli([*common, "--set", "image_size=48"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("colorlib prepare: image_size=48: no generator takes it (")
+    assert not (tmp_path / "data").exists() and not (tmp_path / "results").exists()
+    with pytest.raises(ConfigError, match="image_size=100: no generator takes it"):
+        prepare(_cfg(tmp_path, image_size=100), progress=False)     # the function refuses it too
+
+
+def test_an_image_size_only_the_resnet_takes_gets_one_note(tmp_path, capsys):
+    _photo_folder(tmp_path, 3, first=110, ext="png")
+    prepare(_cfg(tmp_path, n_train=2, n_test=1, image_size=64), progress=False)
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["prepare: note: image_size=64 suits only the ResNet generator (the U-Net needs a "
+                   "multiple of 256)"]
+    prepare(_cfg(tmp_path, n_train=2, n_test=1, image_size=256, data_root=str(tmp_path / "d256")),
+            progress=False)
+    assert "note" not in capsys.readouterr().err
+
+
+def test_a_bug_keeps_its_traceback(tmp_path, monkeypatch):
+    """Only colorlib's own errors become one line; anything else propagates from the verb."""
+    prep = importlib.import_module("colorlib.data.prepare")  # the module, not colorlib.data.prepare()
+
+    def broken(cfg, **kwargs):
+        raise ValueError("a bug, not a bad input")
+    monkeypatch.setattr(prep, "prepare", broken)
+    with pytest.raises(ValueError, match="a bug, not a bad input"):
+        cli(["prepare", "--profile", "smoke", "--set", f"data_root={tmp_path / 'data'}"])
 
 
 def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):

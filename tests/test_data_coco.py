@@ -195,14 +195,14 @@ def test_coco_download_end_to_end(tmp_path, coco_server, capsys):
 
 
 def test_unreachable_annotation_server_is_one_line_with_the_offline_hint(tmp_path, closed_port, capsys):
-    from colorlib.data import main
-    argv = ["--profile", "smoke", "--source", "coco", "--set", f"data_root={tmp_path / 'data'}",
+    from colorlib.__main__ import main
+    argv = ["prepare", "--profile", "smoke", "--source", "coco", "--set", f"data_root={tmp_path / 'data'}",
             "--set", f"results_root={tmp_path / 'results'}", "--retries", "0", "--timeout", "2"]
     url = f"http://127.0.0.1:{closed_port}"
     with pytest.MonkeyPatch.context() as env:
         env.setenv("COLORLIB_COCO_ANNOTATIONS_URL", url)
         assert main(argv) == 1
     last = capsys.readouterr().err.strip().splitlines()[-1]
-    assert last.startswith(f"prepare: {url}/image_info_test2014.zip: failed after 1 attempt (")
+    assert last.startswith(f"colorlib prepare: {url}/image_info_test2014.zip: failed after 1 attempt (")
     assert last.endswith("use an existing COCO copy with --coco-root DIR")
     assert not list((tmp_path / "data").rglob("*.part")) and not (tmp_path / "results").exists()

@@ -14,7 +14,7 @@ from PIL import Image
 from colorlib.config import Config
 from colorlib.data import DataError, identity_sha256, prepare, split_identity, split_ids
 
-S = 16
+S = 32
 
 
 def _photo(seed: int) -> np.ndarray:
@@ -118,9 +118,12 @@ def test_split_identity_is_recorded_and_read_back(tmp_path):
         split_identity(again.replace(n_train=11))
 
 
-def test_bundled_identity_is_the_photo_and_disjoint(tmp_path):
+def test_bundled_identity_is_the_region_and_disjoint(tmp_path):
     cfg = _cfg(tmp_path, source="bundled", folder="", n_train=6, n_test=3)
     prepare(cfg, progress=False)
     train, test = split_ids(cfg, "train"), split_ids(cfg, "test")
     assert train and test and not train & test
-    assert all(i.startswith("bundled:") and "#" not in i for i in train | test)  # a crop is its photo
+    assert all(i.startswith("bundled:") and "#" not in i for i in train | test)  # a crop is its region
+    assert all(i.endswith("/train-region") for i in train) and all(i.endswith("/test-region") for i in test)
+    photos = {i.split(":")[1].split("/")[0] for i in test}
+    assert photos <= {i.split(":")[1].split("/")[0] for i in train}  # the same photos, other regions

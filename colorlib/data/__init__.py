@@ -4,13 +4,14 @@
     train = load_images(cfg, "train")      # uint8 N×S×S×3 read-only memmap (checksum verified)
     batch = torch.from_numpy(train[np.sort(idx)])   # → lab_from_uint8 + flip on the device
     split_identity(cfg)                    # {"train_manifest_sha256": …, "test_manifest_sha256": …}
-    split_ids(cfg, "test")                 # {"folder:a/b.jpg", "coco:57870", "bundled:astronaut", …}
+    split_ids(cfg, "test")                 # {"folder:a/b.jpg", "coco:57870", "bundled:coffee/test-region", …}
     verify_cache(cfg)                      # both .npy against their recorded checksums
 
 Modules: :mod:`.sources` (folder, bundled photos, resize policy, grayscale test),
-:mod:`.coco` (the paper's COCO subset), :mod:`.download` (retrying, resuming HTTP),
-:mod:`.cache` (atomic files, checksums, memmap reads), :mod:`.split` (the stable folder split,
-split identities), :mod:`.prepare` (``prepare`` and the CLI).
+:mod:`.bundled` (crops of the bundled photos, split by quadrant), :mod:`.coco` (the paper's
+COCO subset), :mod:`.download` (retrying, resuming HTTP), :mod:`.cache` (atomic files,
+checksums, memmap reads), :mod:`.split` (the stable folder split, split identities),
+:mod:`.prepare` (``prepare`` and the CLI), :mod:`.progress` (its skip lines and progress bar).
 """
 from colorlib.data.cache import load_images, verify_cache
 from colorlib.data.download import DownloadError, DownloadPolicy

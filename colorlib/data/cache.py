@@ -40,7 +40,7 @@ __all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "che
            "commit", "write_text", "manifest_text", "read_summary", "complete_summary", "checked_summary",
            "prepare_command", "file_checksum", "checksum_problem", "verify_cache", "load_images"]
 
-FORMAT = "colorlib-data-2"  # 2: stable per-image folder split, checksums and split identities
+FORMAT = "colorlib-data-3"  # 2: stable folder split, checksums, split identities; 3: bundled quadrants
 SPLITS = ("train", "test")
 MANIFEST_COLUMNS = ("split", "index", "source", "id", "file_name", "url", "path",
                     "width", "height", "crop")

@@ -9,7 +9,9 @@ batches on the device, and the test set is never flipped.
 
 A folder's images are split by a per-image hash of their path (:mod:`colorlib.data.split`): the
 test split fills from the front of that order, the train split from the back, so adding or
-removing photos never moves an image between train and test. summary.json records each split's
+removing photos never moves an image between train and test; each bundled photo gives its test
+crops from one quadrant and its train crops from the other three (:mod:`colorlib.data.bundled`).
+An ``image_size`` no generator takes is refused before any work. summary.json records each split's
 identity (``train_manifest_sha256`` / ``test_manifest_sha256``) and a CRC-32 of each .npy; a
 reused cache is checked against it and rebuilt, with one line saying so, when it was damaged.
 """
@@ -28,9 +30,11 @@ import numpy as np
 
 from colorlib.config import Config, add_config_args, config_from_args
 from colorlib.data import cache, split as splits
+from colorlib.data.bundled import bundled_candidates
 from colorlib.data.download import DownloadError, DownloadPolicy
-from colorlib.data.sources import (Candidate, DataError, Decoded, bundled_candidates,
-                                   folder_candidates, folder_fingerprint, is_grayscale)
+from colorlib.data.progress import Report
+from colorlib.data.sources import (Candidate, DataError, Decoded, folder_candidates,
+                                   folder_fingerprint, is_grayscale)
 from colorlib.images import ImageError
 
 __all__ = ["prepare", "main"]
@@ -77,39 +81,7 @@ def _category(err: Exception) -> str:
     return getattr(err, "kind", "unreadable")
 
 
-class _Report:
-    """Skip lines as they happen, a progress bar on a terminal (plain lines otherwise)."""
-
-    def __init__(self, total: int, progress: bool | None):
-        self.total, self.done, self.start = total, 0, time.perf_counter()
-        if progress is None:
-            progress = sys.stderr.isatty()
-        self.bar = None
-        if progress:
-            from tqdm.auto import tqdm
-            self.bar = tqdm(total=total, unit="img", desc="prepare", file=sys.stderr)
-        self.every = max(100, total // 10)  # plain lines: at most ~10, none for tiny sets
-
-    def log(self, line: str) -> None:
-        if self.bar is not None:
-            self.bar.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr, flush=True)
-
-    def advance(self) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.update(1)
-        elif self.done % self.every == 0 or (self.done == self.total >= self.every):
-            rate = self.done / max(time.perf_counter() - self.start, 1e-9)
-            self.log(f"prepare: {self.done}/{self.total} images ({rate:.1f}/s)")
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-
-
-def _fill(split: str, n: int, results: Iterator[_Result], cfg: Config, report: _Report,
+def _fill(split: str, n: int, results: Iterator[_Result], cfg: Config, report: Report,
           skipped: Counter, gray: Counter) -> tuple[np.ndarray, list[dict]]:
     """Take the first ``n`` usable colour images of ``results`` into a new temp array."""
     array = cache.new_array(cfg.data_dir / f"{split}.npy", n, cfg.image_size)
@@ -177,6 +149,10 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     if cfg.n_train < 0 or cfg.n_test < 0 or cfg.image_size < 1:
         raise DataError(f"n_train={cfg.n_train}, n_test={cfg.n_test}, image_size={cfg.image_size}: "
                         f"counts must be ≥ 0 and the size ≥ 1")
+    cfg.check_image_size()  # ConfigError when no generator takes it: before any work
+    if cfg.image_size % 256:
+        print(f"prepare: note: image_size={cfg.image_size} suits only the ResNet generator (the U-Net "
+              f"needs a multiple of 256)", file=sys.stderr, flush=True)
     policy = policy or DownloadPolicy()
     done = cache.complete_summary(cfg)
     damaged = [cache.checksum_problem(cfg, split, done) for split in cache.SPLITS] if done else []
@@ -190,7 +166,7 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     fingerprint = folder_fingerprint(cfg.folder) if cfg.source == "folder" else None  # before reading
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cache.check_space(cfg.data_dir, cfg.n_train + cfg.n_test, cfg.image_size)
-    report = _Report(cfg.n_train + cfg.n_test, progress)
+    report = Report(cfg.n_train + cfg.n_test, progress)
     skipped, gray, arrays, rows = Counter(), Counter(), {}, {}
     workers = policy.workers if cfg.source == "coco" else min(4, os.cpu_count() or 1)
     start = time.perf_counter()
@@ -261,13 +237,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     changes = {k: v for k, v in (("source", args.source), ("folder", args.folder),
                                  ("coco_root", args.coco_root)) if v is not None}
-    try:
-        cfg = config_from_args(args, **changes)
-        policy = DownloadPolicy(timeout=args.timeout, retries=args.retries, workers=args.workers)
+    cfg = config_from_args(args, **changes)
+    policy = DownloadPolicy(timeout=args.timeout, retries=args.retries, workers=args.workers)
+    try:  # colorlib's own errors reach the dispatcher (colorlib.__main__): one line, exit 1
         summary = prepare(cfg, progress=args.progress, policy=policy)
-    except (DataError, DownloadError, ValueError) as err:
-        print(f"prepare: {err}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         print("prepare: interrupted; no partial cache was kept (finished downloads were); run the "
               "same command again to continue", file=sys.stderr)

@@ -2,7 +2,8 @@
 
 A source is an ordered stream of :class:`Candidate` s. Preparation decodes them in that order
 and keeps the first ``n`` that are usable colour photos, so a skipped or grayscale candidate is
-replaced by the next one and the counts stay exact (COCO lives in :mod:`colorlib.data.coco`).
+replaced by the next one and the counts stay exact (COCO lives in :mod:`colorlib.data.coco`, the
+crops of the bundled photos and their split in :mod:`colorlib.data.bundled`).
 
 Resize policy (§5.1: "we resize the variable-sized images to a fixed size of 256×256"): the
 whole image is resized to S×S, aspect ratio *not* preserved — what the paper says and what the
@@ -15,22 +16,20 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import math
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
-from PIL import Image
 
 from colorlib.errors import ColorlibError
 from colorlib.images import ImageError, is_image_path, open_rgb, square
 
 __all__ = ["DataError", "Candidate", "Decoded", "is_grayscale", "decode_file",
            "entry_problem", "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
-           "bundled_candidates", "BUNDLED_PHOTOS",
+           "bundled_photos", "BUNDLED_PHOTOS",
            "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
 
 MIN_SIDE = 16            # px: smaller images (1×1 icons, spacer GIFs) carry no usable picture
@@ -68,7 +67,7 @@ class Candidate:
     load: Callable[[int], Decoded] = field(repr=False)
     url: str = ""
     path: str = ""
-    crop: str = ""          # "x0 y0 x1 y1" of the original for bundled crops
+    crop: str = ""          # bundled crops: the box and its quadrant (colorlib.data.bundled)
     # path: the file; for bundled photos "skimage/data/<file>", the same on every machine
 
 
@@ -182,56 +181,3 @@ def bundled_photos(log: Callable[[str], None] = print) -> dict[str, Path]:
     if not present:
         raise DataError(f"{base}: none of the bundled photos {', '.join(BUNDLED_PHOTOS)} is installed")
     return present
-
-
-def _crop_box(rng: np.random.Generator, width: int, height: int) -> tuple[int, int, int, int]:
-    """A random box covering 25–100 % of the area with aspect ratio in [3/4, 4/3]."""
-    area = rng.uniform(0.25, 1.0) * width * height
-    ratio = math.exp(rng.uniform(math.log(3 / 4), math.log(4 / 3)))
-    w = min(width, max(1, round(math.sqrt(area * ratio))))
-    h = min(height, max(1, round(math.sqrt(area / ratio))))
-    x0, y0 = int(rng.integers(0, width - w + 1)), int(rng.integers(0, height - h + 1))
-    return x0, y0, x0 + w, y0 + h
-
-
-def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
-                       log: Callable[[str], None] = print) -> Iterator[Candidate]:
-    """Seeded crops of the bundled photos for ``split`` ("train" or "test").
-
-    The photos are shuffled by ``seed`` and divided between the splits in proportion to
-    n_test : n_train (at least one each when there are two or more photos), so a test crop
-    never shows a photo seen in training. Crop k uses photo k mod P: the first round is the
-    whole photo (the §5.1 resize), later rounds random boxes of 25–100 % of the area.
-    """
-    photos = bundled_photos(log if split == "train" else (lambda line: None))  # note once
-    names = seeded_order(list(photos), seed)
-    n_test_photos = 0
-    if n_test > 0:
-        n_test_photos = len(names) if len(names) == 1 else min(
-            len(names) - 1, max(1, round(len(names) * n_test / max(1, n_train + n_test))))
-    mine = names[:n_test_photos] if split == "test" else names[n_test_photos:] or names
-    rng = np.random.default_rng([seed, 1 if split == "test" else 0])
-    decoded: dict[str, Image.Image | ImageError] = {}
-    limit = 4 * max(n_train if split == "train" else n_test, 1) + 4 * len(mine)
-    for k in range(limit):
-        name = mine[k % len(mine)]
-        if name not in decoded:
-            try:
-                decoded[name] = open_rgb(photos[name])
-            except ImageError as err:
-                decoded[name] = err
-        img = decoded[name]
-        if isinstance(img, ImageError):
-            if k < len(mine):
-                yield Candidate("bundled", name, photos[name].name, lambda s, e=img: _raise(e),
-                                path=f"skimage/data/{photos[name].name}")
-            continue
-        width, height = img.size
-        box = (0, 0, width, height) if k < len(mine) else _crop_box(rng, width, height)
-        yield Candidate("bundled", f"{name}#{k // len(mine)}", photos[name].name,
-                        lambda s, i=img, b=box: Decoded(square(i, s, b), i.width, i.height),
-                        path=f"skimage/data/{photos[name].name}", crop=" ".join(map(str, box)))
-
-
-def _raise(err: Exception):
-    raise err

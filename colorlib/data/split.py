@@ -14,11 +14,13 @@ used. Hence:
 - every image can be used (a folder of exactly n_train + n_test usable photos works); when the
   two splits would meet, the folder has too few usable images ("only K usable images" error).
 
-COCO's train and test come from different COCO splits, and the bundled photos are divided per
-photo (:mod:`colorlib.data.sources`); neither uses this rule.
+COCO's train and test come from different COCO splits, and each bundled photo is cut into a
+test quadrant and a three-quadrant train region (:mod:`colorlib.data.bundled`); neither uses
+this rule.
 
 Identity. An image is ``"<source>:<id>"``: ``folder:<relative path>``, ``coco:<image id>``,
-``bundled:<photo>`` (a crop counts as its photo). ``summary.json`` records per split the
+``bundled:<photo>/test-region`` or ``bundled:<photo>/train-region`` (a crop counts as the region
+of its photo it lies in, so the two splits never share one). ``summary.json`` records per split the
 sha256 of its distinct identities, sorted, each followed by ``"\\n"``
 (``train_manifest_sha256``, ``test_manifest_sha256``); ``manifest.csv`` lists the images::
 
@@ -77,7 +79,8 @@ def from_the_back(ordered: Sequence[Candidate], taken: set[str]) -> Iterator[Can
 
 
 def image_identity(source: str, image_id: str) -> str:
-    """``"<source>:<id>"`` of one manifest row; a bundled crop ``name#k`` is its photo ``name``."""
+    """``"<source>:<id>"`` of one manifest row; a bundled crop ``<photo>/<split>-region#k`` is
+    its region ``<photo>/<split>-region``."""
     return f"{source}:{image_id.split('#')[0] if source == 'bundled' else image_id}"
 
 
