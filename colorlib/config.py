@@ -76,8 +76,8 @@ class Config:
     seed: int = _run(0)                      # training seed: weights, data order, flips, dropout
     # --- runtime ---
     device: str = "auto"             # auto | cpu | cuda | cuda:1 ...
-    amp: str = "auto"                # auto (bf16 on CUDA) | bf16 | off
-    channels_last: str = "auto"      # auto (on for CUDA) | on | off
+    amp: str = "auto"                # auto (bf16 on CUDA and bf16-capable CPUs: step.fast_path) | bf16 | off
+    channels_last: str = "auto"      # auto (with bf16: step.fast_path) | on | off
     compile: bool = False            # torch.compile the models
     deterministic: bool = False      # CUDA: deterministic cuDNN/algorithms, a run repeats bit for bit (slower)
     sync_bn: bool = False            # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)

@@ -27,12 +27,30 @@ from .lab import join_lab, lab_from_uint8
 from .losses import DLoss, GLoss, discriminator_loss, generator_loss, l1_loss
 from .runtime import Runtime, autocast
 
-__all__ = ["GanStep", "flag"]
+__all__ = ["GanStep", "flag", "fast_path", "cpu_has_bf16", "hflip"]
 
 
 def flag(value: str, default: bool) -> bool:
     """A Config switch (auto | on/bf16 | off; Config has checked the spelling)."""
     return default if value == "auto" else value != "off"
+
+
+def cpu_has_bf16() -> bool:
+    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), read from /proc/cpuinfo."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            flags = next((line for line in f if line.startswith("flags")), "").split()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def fast_path(device: torch.device) -> bool:
+    """What ``amp=auto`` and ``channels_last=auto`` mean on ``device``: bf16 autocast with
+    channels-last tensors on CUDA, and on CPUs with native bf16 (oneDNN's bf16 convolutions want
+    NHWC; measured with ``python -m colorlib bench``: see README); plain fp32 elsewhere — on
+    Apple's MPS too (untested here: no Mac)."""
+    return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
 
 
 def hflip(images: Tensor, flip: Tensor | None) -> Tensor:
@@ -59,8 +77,9 @@ class GanStep:
             os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
             torch.use_deterministic_algorithms(True)
         self.rt, self.lam = rt, cfg.lambda_l1
-        self.amp = flag(cfg.amp, cuda)
-        self.fmt = torch.channels_last if flag(cfg.channels_last, cuda) else torch.contiguous_format
+        fast = fast_path(rt.device)
+        self.amp = flag(cfg.amp, fast)
+        self.fmt = torch.channels_last if flag(cfg.channels_last, fast) else torch.contiguous_format
         if rt.distributed and cfg.sync_bn:  # BatchNorm over the global batch, as on one GPU
             G, D = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         # The networks themselves: what the optimizers update and the checkpoints hold.
