@@ -21,6 +21,7 @@ import argparse
 import fcntl
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -36,14 +37,19 @@ TRAINING_NOTEBOOKS = {"unet": "02_train_unet", "resnet": "03_train_resnet"}
 
 
 def visible_gpus() -> list[str]:
-    """The GPUs this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else every one torch sees."""
+    """The GPUs this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else every one the driver
+    lists. Never imports torch where there is no NVIDIA device (this process only waits for its
+    command: 700 MB of torch would sit idle beside every training)."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
     if env is not None:
         return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    try:
-        import torch
-    except ImportError:
+    if shutil.which("nvidia-smi"):
+        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
+        return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
+    if not list(Path("/dev").glob("nvidia[0-9]*")):
         return []
+    import torch
+
     return [str(i) for i in range(torch.cuda.device_count())]
 
 
