@@ -32,19 +32,25 @@ PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar 
 # runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
 
-.PHONY: help setup test unit-test nbval demo reproduce rehearse gpu-check slurm lab clean-demo
+.PHONY: help setup lock tensorboard test unit-test nbval demo reproduce rehearse gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
-# Setup is a file target: it re-runs only when pyproject.toml changes (idempotent, seconds).
-$(STAMP): pyproject.toml
+# Setup is a file target: it re-runs only when pyproject.toml or the lock changes (idempotent,
+# seconds). requirements.lock pins every package to the versions the recorded results were made
+# with (pip constraints: platform packages it lists but a machine does not need are ignored).
+LOCK := requirements.lock
+$(STAMP): pyproject.toml $(wildcard $(LOCK))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PY) -m pip install --quiet $(if $(wildcard $(LOCK)),-c $(LOCK)) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (colorlib)" >/dev/null
 	touch $@
 
-setup: $(STAMP)  ## create .venv and install colorlib with its dev extras
+setup: $(STAMP)  ## create .venv and install colorlib with its dev extras (versions from requirements.lock)
+
+lock: setup  ## refresh requirements.lock from .venv (after changing dependencies; commit it with the results)
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > $(LOCK)
 
 test: unit-test nbval  ## unit tests (the rehearsal and parallel runs included), then the notebooks under nbval
 unit-test: setup
@@ -101,6 +107,9 @@ gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → re
 
 slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/
 	$(PY) -m colorlib.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)"
+
+tensorboard: setup  ## watch every run train (losses, held-out samples): needs pip install -e '.[tensorboard]'
+	$(VENV)/bin/tensorboard --logdir runs/
 
 lab: setup  ## JupyterLab in the project environment
 	$(VENV)/bin/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) notebooks/
