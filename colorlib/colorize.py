@@ -1,28 +1,34 @@
 """Colorize many photos: ``python -m colorlib colorize INPUT... --out DIR [--side-by-side]``.
 
-Inputs may be files or folders (searched recursively); each unreadable file gets one line
-naming it and the reason, the rest are still processed; outputs are ``<stem>_color.<ext>``,
-de-duplicated, never overwriting an input. Exit status: 0 all colorized, 1 any failed,
-``EXIT_ERROR`` (2) a bad argument or checkpoint: setup problems are raised as
-:class:`colorlib.errors.ColorlibError` (here :class:`ColorizeError`, ``CheckpointError``,
-``ConfigError``), which ``python -m colorlib`` prints as one line. The per-photo pipeline is
-:class:`colorlib.colorizer.Colorizer`.
+Inputs may be files or folders (searched recursively, :func:`colorlib.inputs.collect_inputs`;
+each file once, however it is reached); each unreadable input — a bad image, a symbolic link
+loop, a dangling link, a FIFO, a socket — gets one line naming it and the reason and counts as
+failed, the rest are still processed. Outputs are ``<stem>_color.<ext>``, told apart when
+inputs share a stem (:func:`plan_outputs`, one line per renamed input), never overwriting an
+input. Exit status: 0 all colorized, 1 any failed, ``EXIT_ERROR`` (2) a bad argument, --out
+folder or checkpoint: setup problems are raised as :class:`colorlib.errors.ColorlibError` (here
+:class:`ColorizeError`, ``CheckpointError``, ``ConfigError``), which ``python -m colorlib``
+prints as one line. The per-photo pipeline is :class:`colorlib.colorizer.Colorizer`.
 """
 from __future__ import annotations
 
 import argparse
+import errno
+import itertools
 import os
 import sys
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .colorizer import JPEG_QUALITY, JPEG_SUFFIXES, Colorizer, load_colorizer, side_name
 from .errors import ColorlibError
-from .images import DEFAULT_MAX_PIXELS, ImageError, is_image_path
+from .images import DEFAULT_MAX_PIXELS, ImageError
+from .inputs import collect_inputs, input_problem
 from .names import GENERATORS
 
-__all__ = ["output_name", "plan_outputs", "collect_inputs", "colorize_paths", "BatchReport", "main",
-           "ColorizeError", "EXIT_ERROR"]
+__all__ = ["output_name", "plan_outputs", "collect_inputs", "input_problem", "check_out_dir", "colorize_paths",
+           "BatchReport", "main", "ColorizeError", "EXIT_ERROR"]
 
 EXIT_ERROR = 2  # the exit status of a setup error (bad argument, folder or checkpoint): nothing was colorized
 
@@ -38,27 +44,55 @@ def output_name(src: str | os.PathLike) -> str:
     file name cannot hold (control characters) become ``_``.
     """
     src = Path(src)
-    stem = "".join("_" if ord(ch) < 32 or ch == "\x7f" else ch for ch in src.stem) or "image"
     ext = ".jpg" if src.suffix.lower() in JPEG_SUFFIXES else ".png"
-    return f"{stem}_color{ext}"
+    return f"{_clean(src.stem) or 'image'}_color{ext}"
+
+
+def _clean(name: str) -> str:
+    return "".join("_" if ord(ch) < 32 or ch == "\x7f" else ch for ch in name)
+
+
+def _tags(src: Path):
+    """What tells an input apart from another with its stem: its extension, then also its parent
+    folder and each folder above it, then a number (each checked by :func:`plan_outputs`)."""
+    tags = [_clean(src.suffix[1:].lower())] if src.suffix[1:] else []
+    if tags:
+        yield tags[0]
+    for folder in Path(os.path.abspath(src)).parent.parts[:0:-1]:
+        tags.append(_clean(folder))
+        yield "_".join(tags)
+    yield from ("_".join([*tags[:1], str(k)]) for k in itertools.count(2))
 
 
 def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: bool = False) -> list[Path]:
-    """The output path of each input in ``out_dir``, de-duplicated (``a_color.png``, ``a_2_color.png``, …).
+    """The output path of each input in ``out_dir``: distinct, and never another input's own name.
+
+    Rule: an input's own name is :func:`output_name` (``a.jpg`` → ``a_color.jpg``). The first
+    input with a stem (in input order, compared case-insensitively as on macOS/Windows) gets it;
+    each later input with that stem (``a.png`` after ``a.jpg``, ``q/a.png`` after ``p/a.png``) is
+    told apart by its extension: ``a_png_color.png``; if that is already given out or is
+    another input's own name (an input ``a_png.png``), by its extension and parent folder,
+    ``a_png_q_color.png``, then each folder further up, then a number, ``a_png_2_color.png``.
+    :func:`main` prints one line per input named otherwise than its own name.
 
     Raises :class:`ColorizeError` (a ``ValueError``) if any output (or its side-by-side) would
     overwrite one of the inputs.
     """
     out_dir = Path(out_dir)
-    taken: set[str] = set()
+    own = [output_name(src) for src in inputs]
+    taken = {name.casefold() for name in own}  # no input's own name is ever given to another
+    stems: set[str] = set()
     plan = []
-    for src in inputs:
-        base = output_name(src)
-        ext = Path(base).suffix
-        stem, name, k = base[: -len("_color" + ext)], base, 1
-        while name.casefold() in taken:  # case-insensitive: safe on macOS/Windows file systems
-            k += 1
-            name = f"{stem}_{k}_color{ext}"
+    for src, name in zip(inputs, own):
+        stem, ext = name[: -len("_color.png")], name[-4:]
+        if stem.casefold() not in stems:
+            stems.add(stem.casefold())
+            plan.append(out_dir / name)
+            continue
+        for tag in _tags(Path(src)):
+            name = f"{stem}_{tag}_color{ext}"
+            if name.casefold() not in taken:
+                break
         taken.add(name.casefold())
         plan.append(out_dir / name)
     sources = {os.path.normcase(os.path.realpath(p)) for p in inputs}
@@ -69,29 +103,25 @@ def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: b
     return plan
 
 
-def collect_inputs(items: list[str | os.PathLike], exclude: str | os.PathLike | None = None) -> list[Path]:
-    """Files named in ``items`` (taken as given) plus the image files under named directories.
+def check_out_dir(out_dir: Path) -> None:
+    """Refuse, once and before any work, an --out that is not a folder or cannot be written to.
 
-    Directories are searched recursively for files with an image extension (any case), sorted,
-    skipping hidden files and anything under ``exclude`` (the output folder) when that is a
-    sub-folder of the searched one.
+    Writing is tried (a probe file created and removed): root ignores permission bits, but not a
+    read-only mount.
     """
-    skip = Path(exclude).resolve() if exclude is not None else None
-    found: list[Path] = []
-    for item in items:
-        path = Path(item)
-        if not path.is_dir():
-            found.append(path)  # a missing or non-image file is reported when it is opened
-            continue
-        inner = skip if skip is not None and skip != path.resolve() else None
-        for sub in sorted(path.rglob("*")):
-            rel = sub.relative_to(path).parts
-            if any(part.startswith(".") for part in rel) or not sub.is_file() or not is_image_path(sub):
-                continue
-            if inner is not None and sub.resolve().is_relative_to(inner):
-                continue
-            found.append(sub)
-    return found
+    if out_dir.exists() and not out_dir.is_dir():
+        raise ColorizeError(f"{out_dir}: --out exists and is not a folder")
+    if not out_dir.is_dir():
+        return  # created once the model is loaded
+    probe = out_dir / f".colorize-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+        if not os.access(out_dir, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as err:
+        raise ColorizeError(f"{out_dir}: cannot write to the --out folder ({err.strerror}); "
+                            f"choose another --out") from None
 
 
 @dataclass
@@ -128,6 +158,8 @@ def colorize_paths(colorizer: Colorizer, inputs: list[Path], out_dir: str | os.P
     report = BatchReport()
     for i, (src, dst) in enumerate(zip(inputs, plan), 1):
         try:
+            if (why := input_problem(src)) is not None:
+                raise ImageError(src, why, "not_a_file")
             report.written[src] = colorizer.colorize_file(src, dst, side_by_side, max_pixels)
         except ImageError as err:
             report.failed[src] = str(err)
@@ -166,8 +198,9 @@ def _parser() -> argparse.ArgumentParser:
         prog="python -m colorlib colorize",
         description="Colorize photos at full resolution with a trained generator: ab is predicted "
                     "at 256×256 and put under the photo's own L*. Writes <stem>_color.jpg (JPEG "
-                    f"inputs, quality {JPEG_QUALITY}) or <stem>_color.png into --out. Exit status: "
-                    f"0 all colorized, 1 some failed, {EXIT_ERROR} bad arguments or checkpoint.")
+                    f"inputs, quality {JPEG_QUALITY}) or <stem>_color.png into --out (a later input with "
+                    "the same stem: <stem>_<ext>_color..., listed). Exit status: 0 all colorized, 1 "
+                    f"some failed, {EXIT_ERROR} bad arguments, --out folder or checkpoint.")
     p.add_argument("inputs", nargs="+", metavar="INPUT", help="image files or folders (searched recursively)")
     p.add_argument("--out", required=True, help="output folder (created; inputs are never overwritten)")
     p.add_argument("--checkpoint", default=None,
@@ -194,12 +227,11 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     cfg = config_from_args(args, **({"generator": args.generator} if args.generator else {}))
     out_dir = Path(args.out)
-    if out_dir.exists() and not out_dir.is_dir():
-        raise ColorizeError(f"{out_dir}: --out exists and is not a folder")
+    check_out_dir(out_dir)
     inputs = collect_inputs(args.inputs, exclude=out_dir if out_dir.is_dir() else None)
     if not inputs:
         raise ColorizeError(f"no image files found in {', '.join(args.inputs)}")
-    plan_outputs(inputs, out_dir, args.side_by_side)  # refuse to overwrite an input, early
+    plan = plan_outputs(inputs, out_dir, args.side_by_side)  # refuse to overwrite an input, early
     checkpoint = Path(args.checkpoint) if args.checkpoint else cfg.run_dir / "checkpoint.pt"
     if not args.checkpoint and not checkpoint.is_file():
         raise ColorizeError(f"{checkpoint}: no trained {cfg.generator} model for profile {cfg.profile}; train "
@@ -211,6 +243,10 @@ def main(argv: list[str] | None = None) -> int:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise ColorizeError(f"{out_dir}: cannot create the --out folder ({err.strerror})") from None
+    check_out_dir(out_dir)
+    for src, dst in zip(inputs, plan):  # inputs sharing a stem: say which output is whose
+        if dst.name != output_name(src):
+            print(f"{src} -> {dst.name}")
     try:
         report = colorize_paths(colorizer, inputs, out_dir, args.side_by_side, args.max_pixels)
     except KeyboardInterrupt:

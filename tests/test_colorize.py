@@ -243,13 +243,14 @@ def test_batch_with_broken_files_in_the_middle(resnet_ckpt, tmp_path, capsys):
         [line] = [e for e in errors if name in e]
         assert why in line
     assert "colorized 4 of 8 image(s)" in captured.out and "4 failed" in captured.out
+    assert f"{src / 'b' / '01 first photo.png'} -> 01 first photo_png_color.png" in captured.out
     names = sorted(p.name for p in out.iterdir())
     assert names == sorted(["01 first photo_color.png", "01 first photo_color_side.png",
-                            "01 first photo_2_color.png", "01 first photo_2_color_side.png",
+                            "01 first photo_png_color.png", "01 first photo_png_color_side.png",
                             "06 Ünïcødé café_color.png", "06 Ünïcødé café_color_side.png",
                             "07_UPPER_color.jpg", "07_UPPER_color_side.jpg"])
     with Image.open(out / "07_UPPER_color_side.jpg") as side:
-        assert side.size == (120, 40) and side.format == "JPEG"
+        assert side.size[0] == 120 and side.size[1] >= 40 and side.format == "JPEG"  # (a caption band on top)
     # only good files again: exit 0, outputs replaced in place, nothing left half-written
     rc = colorize_cli([str(src / "a" / "01 first photo.png"), "--out", str(out), "--checkpoint", resnet_ckpt[0]])
     assert rc == 0 and "colorized 1 of 1" in capsys.readouterr().out
@@ -273,7 +274,7 @@ def test_output_names():
     assert output_name("scan.TIFF") == "scan_color.png"
     assert output_name("bad\x07name.png") == "bad_name_color.png"
     plan = plan_outputs([os.path.join("p", "a.png"), os.path.join("q", "a.jpg"), os.path.join("r", "A.png")], "o")
-    assert [p.name for p in plan] == ["a_color.png", "a_color.jpg", "A_2_color.png"]
+    assert [p.name for p in plan] == ["a_color.png", "a_jpg_color.jpg", "A_png_color.png"]
 
 
 def test_default_checkpoint_comes_from_config(resnet_ckpt, colorizer, tmp_path, capsys):
