@@ -27,3 +27,39 @@ def test_every_verb_has_help_and_unknown_verbs_are_one_line():
         assert out.returncode == 0 and "usage: python -m colorlib " + verb in out.stdout, verb
     bad = subprocess.run([sys.executable, "-m", "colorlib", "colourise"], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown verb 'colourise'" in bad.stderr
+
+
+def _run_verb_with(body: str, *args: str, pipe_to_head: bool = False) -> subprocess.CompletedProcess:
+    """`python -m colorlib train` whose main() runs ``body`` (a real dispatcher, a stand-in verb)."""
+    code = ("import sys; from colorlib.__main__ import main; import colorlib.train as t\n"
+            f"def fake(argv):\n    {body}\n"
+            f"t.main = fake; sys.exit(main([*{list(args)!r}, 'train']))")
+    cmd = [sys.executable, "-c", code]
+    if not pipe_to_head:
+        return subprocess.run(cmd, capture_output=True, text=True)
+    verb = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    head = subprocess.Popen(["head", "-1"], stdin=verb.stdout, stdout=subprocess.PIPE, text=True)
+    verb.stdout.close()  # head holds the only reader: when it exits, the pipe closes
+    out, _ = head.communicate(timeout=60)
+    err = verb.stderr.read()
+    return subprocess.CompletedProcess(cmd, verb.wait(timeout=60), out, err)
+
+
+def test_own_errors_are_one_line_others_keep_their_traceback_debug_shows_all():
+    own = "from colorlib.errors import ConfigError; raise ConfigError('epochs=-1: must be ≥ 0')"
+    out = _run_verb_with(own)
+    assert out.returncode == 1 and out.stderr.strip() == "colorlib train: epochs=-1: must be ≥ 0"
+    debug = _run_verb_with(own, "--debug")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "ConfigError" in debug.stderr
+    bug = _run_verb_with("raise RuntimeError('shape mismatch: a real bug')")
+    assert bug.returncode == 1 and "Traceback" in bug.stderr and "shape mismatch" in bug.stderr
+
+
+def test_usage_lists_every_verb_and_a_closed_pipe_is_quiet():
+    out = subprocess.run([sys.executable, "-m", "colorlib", "-h"], capture_output=True, text=True)
+    lines = out.stdout.splitlines()
+    assert lines[0].startswith("usage: python -m colorlib")
+    for verb in VERBS:
+        assert sum(line.strip().startswith(verb + " ") for line in lines) == 1, verb
+    piped = _run_verb_with("[print(i) for i in range(200000)]", pipe_to_head=True)
+    assert piped.stdout == "0\n" and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
