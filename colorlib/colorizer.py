@@ -11,7 +11,8 @@ full-resolution lightness):
 3. upsample ab bilinearly to the oriented full size;
 4. put it under the L* of the full-resolution input (Eq. 8/11) and convert Lab → sRGB;
 5. save ``<stem>_color.<ext>`` at the oriented input's size: JPEG (quality 95) for JPEG inputs,
-   PNG for everything else.
+   PNG for everything else; with ``side_by_side``, also ``<stem>_color_side.<ext>``: input |
+   output under a caption band naming each half (:func:`captioned_pair`; the output stays unlabelled).
 
 A colour input is colorized from its L* alone. The full-resolution steps run in row stripes
 (L* needs only the luminance Y: :func:`colorlib.lab.luminance_from_uint8` and
@@ -42,8 +43,9 @@ from .files import atomic_file
 from .images import DEFAULT_MAX_PIXELS, open_rgb, square
 from .lab import AB_SCALE, lab_from_uint8, luminance_from_uint8, uint8_from_luminance_ab
 from .models import eval_mode
+from .names import display_name
 
-__all__ = ["Colorizer", "load_colorizer", "side_name", "NET_SIZE", "JPEG_QUALITY", "JPEG_SUFFIXES"]
+__all__ = ["Colorizer", "load_colorizer", "side_name", "captioned_pair", "NET_SIZE", "JPEG_QUALITY", "JPEG_SUFFIXES"]
 
 NET_SIZE = 256          # the networks' input, W = H = 256 (§5.1)
 JPEG_QUALITY = 95       # JPEG inputs are written as JPEG at this quality; others as PNG
@@ -148,9 +150,10 @@ class Colorizer:
         dst = Path(dst)
         written = [_save_atomic(color, dst)]
         if side_by_side:
-            pair = Image.new("RGB", (2 * image.width, image.height))
-            pair.paste(image, (0, 0))
-            pair.paste(color, (image.width, 0))
+            rgb = np.asarray(image)
+            gray = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+            left = "gray (input L*)" if gray else "input (only its L* is used)"
+            pair = captioned_pair(image, color, left, f"colorized ({display_name(self.generator)})")
             written.append(_save_atomic(pair, side_name(dst)))
         self.timings = {"decode": t1 - t0, **stages, "encode": time.perf_counter() - t2}
         return written
@@ -170,6 +173,27 @@ def load_colorizer(checkpoint: str | os.PathLike, generator: str | None = None,
 def side_name(dst: Path) -> Path:
     """Where the side-by-side (input | output) of output ``dst`` goes: ``<stem>_side.<ext>``."""
     return dst.with_name(f"{dst.stem}_side{dst.suffix}")
+
+
+def captioned_pair(left: Image.Image, right: Image.Image, left_caption: str, right_caption: str) -> Image.Image:
+    """``left`` | ``right`` (two RGB images of one size) under a white band captioning each half
+    (Pillow's default font, ~4.5% of the image's smaller side, smaller where a caption would not fit its half)."""
+    from PIL import ImageDraw, ImageFont
+
+    w, h = left.size
+    size = max(10, round(0.045 * min(w, h)))
+    band = round(1.6 * size)
+    pair = Image.new("RGB", (2 * w, h + band), "white")
+    pair.paste(left, (0, band))
+    pair.paste(right, (w, band))
+    draw = ImageDraw.Draw(pair)
+    for x0, text in ((0, left_caption), (w, right_caption)):
+        font = ImageFont.load_default(size=size)
+        wide = draw.textlength(text, font=font)
+        if wide > 0.95 * w:  # text width scales with the font size
+            font = ImageFont.load_default(size=max(6, int(size * 0.95 * w / wide)))
+        draw.text((x0 + w / 2, band / 2), text, fill="black", font=font, anchor="mm")
+    return pair
 
 
 def _save_atomic(image: Image.Image, path: Path) -> Path:

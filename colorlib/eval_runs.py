@@ -6,7 +6,6 @@ another data split, or (ResNet) from a random encoder, is evaluated with a warni
 """
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Iterable
 
@@ -22,8 +21,9 @@ class EvaluationError(ColorlibError, FileNotFoundError):
 
 
 def log(msg: str) -> None:
-    """One line of evaluation progress on stderr."""
-    print(msg, file=sys.stderr, flush=True)
+    """One line of evaluation progress (a run scored, skipped or warned about) on stdout: a
+    notebook shows stderr as an alarm. The progress bars on a terminal stay on stderr."""
+    print(msg, flush=True)
 
 
 def find_runs(cfg, generators: Iterable[str], seeds: Iterable[int]) -> dict[tuple[str, int], Path]:

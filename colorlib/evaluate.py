@@ -23,6 +23,10 @@ RGB of the first ``n_predictions`` test images, eval mode) and ``predictions_ori
 
 What is scored (baselines, test modes) is :mod:`colorlib.predictors`; which runs, and their
 warnings, :mod:`colorlib.eval_runs`; this module scores them and writes the files.
+
+Progress: one line per scored job, skipped run and warning on stdout (:func:`colorlib.eval_runs.log`:
+a notebook shows stderr as an alarm); a tqdm bar per job on stderr only when it is a terminal
+(or ``progress=True``).
 """
 from __future__ import annotations
 

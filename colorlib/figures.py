@@ -3,47 +3,93 @@
     paths = make_figures(cfg)          # PNGs and tables in cfg.results_dir
     python -m colorlib figures --profile demo
 
-| file                          | paper            | reads                                              |
-|-------------------------------|------------------|----------------------------------------------------|
-| fig5_lab_channels.png         | Fig. 5           | results/predictions_original.npy (else data cache) |
-| fig7_comparison.png           | Fig. 7           | results/predictions_{original,unet-seedK,resnet-seedK}.npy, per_image.csv |
-| fig8_resnet_losses.png        | Fig. 8           | runs/<profile>/resnet-seedK/history.csv            |
-| fig9_unet_losses.png          | Fig. 9           | runs/<profile>/unet-seedK/history.csv              |
-| fig_l1_hist.png               | (ours)           | results/per_image.csv                              |
-| tables/fig{10..13,15}.csv/.md | Figs. 10–13, 15  | the networks themselves (torchinfo)                |
+| file                           | paper           | reads                                                   |
+|--------------------------------|-----------------|---------------------------------------------------------|
+| fig5_lab_channels.png          | Fig. 5          | results/predictions_original.npy (else data cache)      |
+| fig7_comparison.png            | Fig. 7          | results/predictions_*.npy, per_image.csv, manifest.csv  |
+| fig8_resnet_losses.png         | Fig. 8          | runs/<profile>/resnet-seedK/history.csv                 |
+| fig9_unet_losses.png           | Fig. 9          | runs/<profile>/unet-seedK/history.csv                   |
+| fig_l1_per_image.png           | (ours)          | results/per_image.csv                                   |
+| fig_training_{unet,resnet}.png | (ours)          | runs/<profile>/<generator>-seedK/samples/epoch_*.png    |
+| tables/fig{10..13,15}.csv/.md  | Figs. 10–13, 15 | the networks themselves (torchinfo)                     |
+
+Fig. 7 shows at most :data:`FIG7_ROWS` of the saved predictions, one per photo where
+manifest.csv tells which photo each test image was cut from (the demo's test set holds several
+crops of one photo).
 
 Nothing flows backwards: no figure retrains or re-evaluates. A figure whose inputs are missing
-is skipped with one printed line. The drawing is :mod:`colorlib.plots`, the reading and checking
-of the input files :mod:`colorlib.figure_inputs`; this module decides which figure comes from which file.
+is skipped with one line printed on stdout. The drawing is :mod:`colorlib.plots`, the reading and
+checking of the input files :mod:`colorlib.figure_inputs`; this module decides which figure comes
+from which file.
 """
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 
 import numpy as np
 
-from .figure_inputs import FigureInputError, read_history, read_images, read_per_image
+from .figure_inputs import (FigureInputError, read_grids, read_history, read_images, read_per_image,
+                            read_test_photos, sample_grids)
 from .names import GENERATORS, display_name, run_name
-from .plots import fig5_lab_channels, fig7_comparison, fig_l1_hist, fig_losses, preview, save_figure
+from .plots import (fig5_lab_channels, fig7_comparison, fig_colour_emerging, fig_l1_per_image, fig_losses, preview,
+                    save_figure)
 from .report import predictions_file
 from .tables import write_tables  # Figs. 10–15 as files (re-exported: part of this module's API)
 
-__all__ = ["fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_hist", "write_tables",
-           "save_figure", "preview", "make_figures", "FigureInputError", "main"]
+__all__ = ["fig5_lab_channels", "fig7_comparison", "fig7_rows", "fig_losses", "fig_l1_per_image",
+           "fig_colour_emerging", "write_tables", "save_figure", "preview", "make_figures", "FigureInputError",
+           "main"]
 
 # The loss figures: generator → figure number in the paper (Fig. 8 ResNet, Fig. 9 U-Net).
 LOSS_FIGURES = {"resnet": 8, "unet": 9}
+FIG7_ROWS = 4   # test images in Fig. 7 at most
+MIN_ROWS = 2    # … and at least (if there are as many), even if that repeats a photo
+
+
+def _say(line: str) -> None:
+    """One line of figures' progress, on stdout (a notebook shows stderr as an alarm)."""
+    print(line, flush=True)
 
 
 def _skip(name: str, reason: str) -> None:
-    print(f"figures: skipping {name}: {reason}", file=sys.stderr)
+    _say(f"figures: skipping {name}: {reason}")
 
 
 def _eval_rows(per_image, generator: str, seed: int):
     """The per-image rows of run (generator, seed) in eval mode."""
     return per_image[(per_image["model"] == generator) & (per_image["seed"] == seed) & (per_image["mode"] == "eval")]
+
+
+def fig7_rows(n: int, photos: list[str] | None = None, rows: int = FIG7_ROWS) -> list[int]:
+    """Which of ``n`` saved test images Fig. 7 shows: the first image of each photo (``photos[i]``:
+    the photo test image ``i`` was cut from), up to ``rows``; more crops of the same photos only
+    to reach :data:`MIN_ROWS`. Without ``photos``, the first ``rows`` images."""
+    if photos is None:
+        return list(range(min(n, rows)))
+    firsts: dict[str, int] = {}
+    for i in range(n):
+        firsts.setdefault(photos[i], i)
+    picked = list(firsts.values())[:rows]
+    picked += [i for i in range(n) if i not in picked][:max(0, min(rows, MIN_ROWS) - len(picked))]
+    return sorted(picked)
+
+
+def _photos(out: Path, n_saved: int, n_test: int | None) -> list[tuple[str, str]] | None:
+    """[(id, photo)] of the test images from ``out``/manifest.csv, if it describes these results."""
+    path = out / "manifest.csv"
+    if not path.is_file():
+        return None
+    try:
+        test = read_test_photos(path)
+    except FigureInputError as err:
+        _say(f"figures: fig7_comparison.png without photo names: {err}")
+        return None
+    if len(test) < n_saved or (n_test is not None and len(test) != n_test):
+        _say(f"figures: fig7_comparison.png without photo names: {path} lists {len(test)} test images, "
+             f"the evaluation {n_test if n_test is not None else f'at least {n_saved}'}")
+        return None
+    return list(zip(test["id"].astype(str), test["photo"]))
 
 
 def make_figures(cfg) -> list[Path]:
@@ -54,18 +100,19 @@ def make_figures(cfg) -> list[Path]:
     """
     out, seed, made, problems = cfg.results_dir, cfg.seed, [], []
 
-    def read(path: Path, reader, figure: str):  # None if absent; if unusable, one line and go on
-        if not path.is_file():
-            return None
+    def attempt(figure: str, reader, *args):  # None if unusable: one line, and go on
         try:
-            return reader(path)
+            return reader(*args)
         except FigureInputError as err:
             _skip(figure, str(err))
             problems.append(str(err))
             return None
 
+    def read(path: Path, reader, figure: str):  # None if absent or unusable
+        return attempt(figure, reader, path) if path.is_file() else None
+
     per_image = read(out / "per_image.csv", read_per_image,
-                     "fig_l1_hist.png and the test L1 in Figs. 7–9")
+                     "fig_l1_per_image.png and the test L1 in Figs. 7–9")
     original = read(out / predictions_file("original"), read_images, "fig7_comparison.png")
 
     example = original
@@ -94,9 +141,15 @@ def make_figures(cfg) -> list[Path]:
         _skip("fig7_comparison.png", f"no usable predictions in {out} (run `python -m colorlib evaluate` first)")
     else:
         for line in absent:
-            print(line, file=sys.stderr)
-        made.append(save_figure(fig7_comparison(original, preds, l1), out / "fig7_comparison.png",
-                                dpi=80))  # 4×N photo panels: ~190 px each keeps the PNG ~2 MB
+            _say(line)
+        n = min([len(original)] + [len(p) for p in preds.values()])
+        n_test = int(per_image["image"].max()) + 1 if per_image is not None else None
+        photos = _photos(out, n, n_test)
+        rows = fig7_rows(n, [photo for _, photo in photos] if photos else None)
+        labels = [f"test {i}" + (f": {photos[i][0]}" if photos else "") for i in rows]
+        fig = fig7_comparison(original[rows], {k: v[rows] for k, v in preds.items()},
+                              {k: v[rows] for k, v in l1.items() if len(v) > max(rows)}, labels)
+        made.append(save_figure(fig, out / "fig7_comparison.png"))
 
     for gen, no in LOSS_FIGURES.items():
         name, hist = f"fig{no}_{gen}_losses.png", cfg.replace(generator=gen, seed=seed).run_dir / "history.csv"
@@ -112,10 +165,19 @@ def make_figures(cfg) -> list[Path]:
             test = float(sel["l1"].mean()) if len(sel) else None
         made.append(save_figure(fig_losses(history, gen, no, test), out / name))
 
+    for gen in GENERATORS:
+        name, samples = f"fig_training_{gen}.png", cfg.replace(generator=gen, seed=seed).run_dir / "samples"
+        found = sample_grids(samples)
+        grids = attempt(name, read_grids, found) if found else None
+        if not found:
+            _skip(name, f"no {samples / 'epoch_*.png'} (train {gen} seed {seed} first)")
+        elif grids is not None:
+            made.append(save_figure(fig_colour_emerging(grids, gen), out / name))
+
     if per_image is None and not (out / "per_image.csv").is_file():
-        _skip("fig_l1_hist.png", f"no {out / 'per_image.csv'} (run `python -m colorlib evaluate` first)")
+        _skip("fig_l1_per_image.png", f"no {out / 'per_image.csv'} (run `python -m colorlib evaluate` first)")
     elif per_image is not None:
-        made.append(save_figure(fig_l1_hist(per_image, seed), out / "fig_l1_hist.png"))
+        made.append(save_figure(fig_l1_per_image(per_image, seed), out / "fig_l1_per_image.png"))
 
     made += write_tables(out, cfg.image_size)
     if problems:

@@ -1,7 +1,8 @@
 """The paper's figures drawn from data in memory (§4.1, §6), as matplotlib ``Figure`` objects.
 
 Figures use matplotlib's object API (``Figure`` + Agg canvas), so drawing them never changes the
-caller's pyplot backend. :mod:`colorlib.figures` reads the result files and saves these.
+caller's pyplot backend. :mod:`colorlib.figures` reads the result files and saves these. Saved at
+:data:`DPI` (150: sharp on a projector) with titles and labels of 10 pt or more.
 """
 from __future__ import annotations
 
@@ -15,11 +16,13 @@ import torch
 from .files import atomic_write
 from .lab import lab_to_rgb, normalize_lab, rgb_to_lab
 from .metrics import PAPER_L1
-from .names import BASELINES, GENERATORS, display_name
+from .names import BASELINES, GENERATORS, MODES, display_name
 
-__all__ = ["DPI", "fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_hist", "save_figure", "preview"]
+__all__ = ["DPI", "fig5_lab_channels", "fig7_comparison", "fig_losses", "fig_l1_per_image", "fig_colour_emerging",
+           "emerging_rows", "save_figure", "preview"]
 
-DPI = 120
+DPI = 150
+PHOTO_PIXELS = 1.5e6  # photo pixels a figure of many photos shows at most (its PNG stays ≲ 3 MB)
 
 
 def _figure(width: float, height: float):
@@ -29,12 +32,16 @@ def _figure(width: float, height: float):
 
 
 def save_figure(fig, path: str | Path, dpi: int = DPI) -> Path:
-    """Render ``fig`` to PNG (Agg) and write it atomically to ``path``."""
+    """Render ``fig`` to an RGB PNG (Agg; no alpha channel: ~12% smaller) and write it atomically to ``path``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
 
     FigureCanvasAgg(fig)
+    rgba = io.BytesIO()
+    fig.savefig(rgba, format="png", dpi=dpi, facecolor="white")
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    with Image.open(rgba) as img:
+        img.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi))
     return atomic_write(path, buf.getvalue())
 
 
@@ -84,34 +91,45 @@ def fig5_lab_channels(image: np.ndarray):
     return fig
 
 
+def _gray(images: np.ndarray) -> np.ndarray:
+    """uint8 N×H×W×3 RGB → float N×H×W×3 in [0, 1]: their L* alone (a* = b* = 0), what the generators see."""
+    lab = rgb_to_lab(torch.from_numpy(np.array(images)).permute(0, 3, 1, 2).float() / 255.0)
+    lab[:, 1:] = 0.0
+    return lab_to_rgb(lab).permute(0, 2, 3, 1).numpy().clip(0, 1)
+
+
+def _no_ticks(ax) -> None:
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
 def fig7_comparison(original: np.ndarray, predictions: dict[str, np.ndarray],
-                    l1: dict[str, np.ndarray] | None = None):
+                    l1: dict[str, np.ndarray] | None = None, row_labels: list[str] | None = None):
     """Fig. 7: one row per test image — original, grayscale (L* only), then each model's output.
 
     ``original`` uint8 N×H×W×3; ``predictions`` {label: uint8 N×H×W×3}; ``l1`` {label: per-image
-    test L1} to print under each prediction.
+    test L1} to print under each prediction; ``row_labels`` (e.g. the test image's photo) beside
+    each row. Every row given is drawn: choose them (:func:`colorlib.figures.fig7_rows`) first.
     """
     n = min([len(original)] + [len(p) for p in predictions.values()])
     if n == 0:
         raise ValueError("fig7_comparison: no images")
-    t = torch.from_numpy(np.array(original[:n])).permute(0, 3, 1, 2).float() / 255.0
-    lab = rgb_to_lab(t)
-    lab[:, 1:] = 0.0
-    gray = lab_to_rgb(lab).permute(0, 2, 3, 1).numpy()
-    cols = [("Original", original), ("Grayscale (input L*)", gray)] + list(predictions.items())
-    fig = _figure(2.4 * len(cols), 2.4 * n + 0.6)
-    axes = np.atleast_2d(fig.subplots(n, len(cols), squeeze=False))
+    cols = [("Original", original), ("Grayscale (input L*)", _gray(original[:n]))] + list(predictions.items())
+    panel = 1.8  # inches: ~270 px at 150 dpi, about the networks' 256
+    fig = _figure(panel * len(cols) + 0.4, (panel + 0.3) * n + 0.5)
+    axes = fig.subplots(n, len(cols), squeeze=False)
     for j, (title, images) in enumerate(cols):
         for i in range(n):
             ax = axes[i, j]
             ax.imshow(images[i])
-            ax.set_xticks([])
-            ax.set_yticks([])
+            _no_ticks(ax)
             if i == 0:
-                ax.set_title(title, fontsize=10)
+                ax.set_title(title, fontsize=11)
+            if j == 0 and row_labels is not None and i < len(row_labels):
+                ax.set_ylabel(row_labels[i], fontsize=10)
             if l1 and title in l1 and i < len(l1[title]):
-                ax.set_xlabel(f"L1 = {l1[title][i]:.4f}", fontsize=8)
-    fig.suptitle("Fig. 7 — test images colorized by each generator (eval mode)")
+                ax.set_xlabel(f"L1 = {l1[title][i]:.4f}", fontsize=10)
+    fig.suptitle("Fig. 7 — test images colorized by each generator (eval mode)", fontsize=12)
     return fig
 
 
@@ -144,30 +162,80 @@ def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: floa
     return fig
 
 
-def fig_l1_hist(per_image: pd.DataFrame, seed: int | None = None):
-    """Histogram of per-image test L1 for both models (eval mode, run ``seed``; the smallest
-    present if None) and both baselines, with each set's mean and the paper's numbers."""
-    runs = per_image[(per_image["generator"].fillna("") != "") & (per_image["mode"] == "eval")]
-    if seed is None or seed not in set(runs["seed"].dropna()):
-        seed = int(runs["seed"].min()) if len(runs) else None
-    fig = _figure(8, 4.5)
+def _pick_seed(per_image: pd.DataFrame, seed: int | None) -> int | None:
+    """``seed`` if a run of it is in ``per_image``, else the smallest seed present (None: no runs)."""
+    seeds = set(per_image.loc[per_image["generator"].fillna("") != "", "seed"].dropna())
+    if seed is None or seed not in seeds:
+        return int(min(seeds)) if seeds else None
+    return seed
+
+
+def fig_l1_per_image(per_image: pd.DataFrame, seed: int | None = None):
+    """Per-image test L1 of each model × mode of run ``seed`` (the smallest present if None) as a
+    box plot with every image a jittered dot (fainter the more images: readable for 8 or 2,000),
+    against the two baselines' mean L1 and the paper's numbers (horizontal lines)."""
+    seed = _pick_seed(per_image, seed)
+    runs = per_image[(per_image["seed"] == seed)] if seed is not None else per_image.iloc[:0]
+    sets = [(g, mode, runs[(runs["model"] == g) & (runs["mode"] == mode)]["l1"].to_numpy())
+            for g in GENERATORS for mode in MODES]
+    sets = [s for s in sets if len(s[2])]
+    fig = _figure(9, 5.2)
     ax = fig.subplots()
-    evals = per_image[(per_image["seed"] == seed) & (per_image["mode"] == "eval")]
-    sets = [(m, (evals if m in GENERATORS else per_image).query("model == @m")["l1"].to_numpy())
-            for m in GENERATORS + BASELINES]
-    sets = [(m, v) for m, v in sets if len(v)]
-    values = np.concatenate([v for _, v in sets])
-    bins = np.histogram_bin_edges(values, bins=min(40, max(5, len(values) // 4)))
-    for k, (m, v) in enumerate(sets):
-        label = display_name(m) + (f" seed {seed}" if m in GENERATORS else "")
-        ax.hist(v, bins=bins, histtype="step", lw=1.8, color=f"C{k}", label=f"{label}: mean {v.mean():.4f}")
-        ax.axvline(v.mean(), color=f"C{k}", lw=1, ls=":")
+    rng = np.random.default_rng(0)
+    for k, (gen, mode, v) in enumerate(sets):
+        color = f"C{GENERATORS.index(gen)}"
+        ax.boxplot(v, positions=[k], widths=0.55, showfliers=False, medianprops={"color": "k"},
+                   boxprops={"color": color}, whiskerprops={"color": color}, capprops={"color": color})
+        alpha = float(np.clip(3.0 / np.sqrt(len(v)), 0.08, 0.8))
+        ax.scatter(k + rng.uniform(-0.2, 0.2, len(v)), v, s=22 if len(v) < 200 else 7, alpha=alpha,
+                   color=color, edgecolors="none", zorder=3)
+        ax.scatter([k], [v.mean()], marker="D", s=40, color="white", edgecolors="k", zorder=4,
+                   label="mean of a model" if k == 0 else None)
+    for m, ls in zip(BASELINES, (":", "-.")):
+        v = per_image.loc[per_image["model"] == m, "l1"].to_numpy()
+        if len(v):
+            ax.axhline(v.mean(), color="0.35", lw=1.5, ls=ls, label=f"{display_name(m)}: mean {v.mean():.4f}")
     for m, v in PAPER_L1.items():
-        ax.axvline(v, color="k", lw=1, ls="--" if m == "unet" else "-.", label=f"paper {display_name(m)}: {v}")
-    ax.set_xlabel("per-image test L1 (mean |Δab| / 110)")
-    ax.set_ylabel("test images")
-    ax.yaxis.get_major_locator().set_params(integer=True)
-    ax.set_title("Per-image test L1: the models against 'no colour' and the train median")
-    ax.legend(fontsize=8)
-    ax.grid(alpha=0.3)
+        ax.axhline(v, color=f"C{GENERATORS.index(m)}", lw=1.2, ls="--", label=f"paper {display_name(m)}: {v}")
+    ax.set_xticks(range(len(sets)), [f"{display_name(g)} [{mode}]\nmean {v.mean():.4f}" for g, mode, v in sets],
+                  fontsize=10)
+    ax.set_xlim(-0.6, max(len(sets), 1) - 0.4)
+    ax.set_ylabel("per-image test L1 (mean |Δab| / 110)", fontsize=10)
+    n = max((len(v) for _, _, v in sets), default=0)
+    ax.set_title(f"Per-image test L1: {n} test images, run seed {seed} (lower is better)", fontsize=11)
+    ax.legend(fontsize=9, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    ax.grid(alpha=0.3, axis="y")
+    return fig
+
+
+def emerging_rows(epochs: list[int], rows: int = 5) -> list[int]:
+    """At most ``rows`` of ``epochs`` (sorted), evenly spaced, always the first and the last."""
+    epochs = sorted(epochs)
+    picks = np.linspace(0, len(epochs) - 1, min(rows, len(epochs))).round().astype(int)
+    return [epochs[i] for i in dict.fromkeys(picks)]
+
+
+def fig_colour_emerging(grids: list[tuple[int, np.ndarray]], generator: str, rows: int = 5):
+    """Colour emerging over training: the same held-out images (each grid: one row of K tiles,
+    uint8 H×W×3) colorized by the generator after the epochs of ``grids``; at most ``rows`` epochs
+    (evenly spaced, first and last always), under a first row of the inputs' L* (from the first grid)."""
+    if not grids:
+        raise ValueError("fig_colour_emerging: no grids")
+    by_epoch = dict(sorted(grids, key=lambda g: g[0]))
+    shapes = {np.shape(g) for g in by_epoch.values()}
+    if len(shapes) != 1 or len(next(iter(shapes))) != 3:
+        raise ValueError(f"fig_colour_emerging: the grids differ in shape or are not H×W×3 images: {sorted(shapes)}")
+    first = by_epoch[min(by_epoch)]
+    shown = [("input (L*)", _gray(first[None])[0])]
+    shown += [(f"epoch {e}", by_epoch[e]) for e in emerging_rows(list(by_epoch), rows)]
+    h, w = first.shape[:2]
+    tiles = max(1, round(w / h))
+    tile = min(1.6, 10.0 / tiles, np.sqrt(PHOTO_PIXELS / (len(shown) * tiles)) / DPI)  # inches
+    fig = _figure(tile * tiles + 0.9, tile * tiles * h / w * len(shown) + 0.5)
+    for ax, (label, image) in zip(fig.subplots(len(shown), 1, squeeze=False)[:, 0], shown):
+        ax.imshow(image)
+        _no_ticks(ax)
+        ax.set_ylabel(label, fontsize=10)
+    fig.suptitle(f"Colour emerging over training — {display_name(generator)}: the same held-out images",
+                 fontsize=12)
     return fig

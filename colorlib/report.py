@@ -102,16 +102,19 @@ def _table(summary: pd.DataFrame, kinds: tuple[str, ...], with_sd: bool) -> str:
 
 
 def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str) -> str:
-    """metrics.md: the summary (mean ± sd over seeds, baselines, the paper), per-run rows, notes."""
+    """metrics.md: the summary (mean ± sd over seeds, baselines, the paper), per-run rows, notes.
+
+    Its title is a ``##`` heading and its sections ``###``: a notebook embeds it under its own
+    ``#`` chapter (as does comparison.md)."""
     runs = summary[summary["kind"] == "run"]
     n = int(summary["n_images"].iloc[0])
     names = sorted({run_name(m, s) for m, s in zip(runs["model"], runs["seed"])})  # a run, not a run × mode
-    parts = [f"# Test-set evaluation — {title}\n",
+    parts = [f"## Test-set evaluation — {title}\n",
              f"{n} test images; runs evaluated: {len(names)} ({', '.join(names)}).\n",
-             "## Summary (mean ± sd over seeds; baselines; the paper's reported numbers)\n",
+             "### Summary (mean ± sd over seeds; baselines; the paper's reported numbers)\n",
              _table(summary, ("mean ± sd over seeds", "baseline", "paper (§6)"), with_sd=True),
-             "\n## Every run\n", _table(summary, ("run",), with_sd=False),
-             "\n## Definitions and notes\n",
+             "\n### Every run\n", _table(summary, ("run",), with_sd=False),
+             "\n### Definitions and notes\n",
              "- **L1 (ab/110)**, the paper's metric (§6, Eq. 18 on the test set): mean |ab_pred − ab_true| over "
              "both channels, all pixels and all images, a* and b* divided by 110. Per-image means averaged "
              "equal the pixel-weighted global mean at a fixed image size (`l1_pixel` in metrics.csv, the same number).",
@@ -157,14 +160,14 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
     and each model against the gray baseline (does it beat "no colour"?)."""
     a, b = GENERATORS
     name_a, name_b = display_name(a), display_name(b)
-    parts = [f"# {name_a} vs {name_b} on the paper's metric (test L1, ab/110; lower is better)\n",
+    parts = [f"## {name_a} vs {name_b} on the paper's metric (test L1, ab/110; lower is better)\n",
              f"A = {name_a}, B = {name_b}; differences are A − B, paired by test image (per seed) or by seed "
              "(across seeds: the per-seed mean L1s, Student t with n_seeds − 1 df). Verdicts use the t interval; "
              "the percentile bootstrap is shown beside it but is too narrow for small n (≲ 20).\n"]
     runs = per_image[per_image["generator"] != ""]
     for mode in runs["mode"].unique():
         pivot = runs[runs["mode"] == mode].pivot_table(index=["seed", "image"], columns="model", values="l1")
-        parts.append(f"## mode `{mode}`\n")
+        parts.append(f"### mode `{mode}`\n")
         if not {a, b} <= set(pivot.columns):
             parts.append("Only one generator was evaluated: no comparison.\n")
             continue
@@ -188,7 +191,7 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
     gray = per_image[per_image["model"] == "gray"].set_index("image")["l1"]
     if gray.empty:
         return "\n".join(parts)
-    parts.append("## Each model against the gray baseline (A = model, B = gray: ab = 0)\n")
+    parts.append("### Each model against the gray baseline (A = model, B = gray: ab = 0)\n")
     rows = [_diff_row(f"{display_name(m)} seed {s} [{mode}]", g["l1"].to_numpy(), gray.loc[g["image"]].to_numpy())
             for (m, s, mode), g in runs.groupby(["model", "seed", "mode"], sort=False)]
     parts.append(markdown_table(pd.DataFrame(rows)) if rows else "No model runs.\n")

@@ -219,7 +219,8 @@ def test_missing_runs_are_skipped_and_none_is_a_clear_error(tmp_path, capsys):
     _save_run(cfg, "resnet", 3)
     found = ev.find_runs(cfg, ["unet", "resnet"], [3])
     assert list(found) == [("resnet", 3)]
-    assert "skipping unet seed 3: no checkpoint at" in capsys.readouterr().err
+    printed = capsys.readouterr()  # progress on stdout: a notebook shows stderr as an alarm
+    assert "skipping unet seed 3: no checkpoint at" in printed.out and printed.err == ""
     assert not (tmp_path / "results").exists()  # nothing half-written
 
 
@@ -235,9 +236,12 @@ def test_a_corrupt_checkpoint_skips_its_run_only(tmp_path, capsys):
     bad.write_bytes(b"PK\x03\x04 cut off mid-write")
     argv = ["evaluate", "--profile", "smoke", "--modes", "eval"] + [a for r in roots for a in ("--set", r)]
     assert cli(argv) == 1
-    err = capsys.readouterr().err.strip().splitlines()
-    assert f"evaluate: skipping resnet seed 0: {bad}: not a readable checkpoint" in "\n".join(err)
-    assert err[-1].startswith(f"colorlib evaluate: 1 run(s) unusable (the others were evaluated and written): {bad}")
+    printed = capsys.readouterr()
+    assert f"evaluate: skipping resnet seed 0: {bad}: not a readable checkpoint" in printed.out
+    assert "evaluate: unet seed 0 [eval] " in printed.out  # the per-run line
+    err = printed.err.strip().splitlines()
+    assert len(err) == 1  # only the error: the progress went to stdout
+    assert err[0].startswith(f"colorlib evaluate: 1 run(s) unusable (the others were evaluated and written): {bad}")
     table = pd.read_csv(cfg.results_dir / "metrics.csv")
     assert set(table.loc[table["kind"] == "run", "model"]) == {"unet"}  # the good run was evaluated
 
@@ -266,3 +270,14 @@ def test_runs_trained_on_another_split_are_flagged(evaluated):
     assert list(found) == [("unet", 1)]
     assert "split_seed=1" in found[("unet", 1)] and "may be among these test images" in found[("unet", 1)]
     assert not summary["note"].fillna("").str.contains("another data split").any()  # the fixture's runs match
+
+
+def test_tables_nest_under_a_notebook_chapter(evaluated):
+    """A notebook embeds metrics.md and comparison.md under its ``#`` chapter: their titles are
+    ``##``, their sections ``###``."""
+    cfg, _, _, _ = evaluated
+    for name, sections in (("metrics.md", ["Summary", "Every run", "Definitions"]),
+                           ("comparison.md", ["mode `eval`", "mode `dropout`", "Each model against the gray"])):
+        headings = [line for line in (cfg.results_dir / name).read_text().splitlines() if line.startswith("#")]
+        assert headings[0].startswith("## ") and all(h.startswith("### ") for h in headings[1:]), name
+        assert [s for s in sections if not any(h.startswith(f"### {s}") for h in headings)] == [], name

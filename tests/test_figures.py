@@ -7,9 +7,9 @@ import pytest
 from PIL import Image
 from skimage import data, transform
 
-from colorlib import figures
+from colorlib import figures, plots
 from colorlib.config import Config
-from colorlib.figure_inputs import read_history
+from colorlib.figure_inputs import read_grids, read_history, sample_grids
 from colorlib.history import HISTORY_COLUMNS
 
 
@@ -55,12 +55,15 @@ def test_fig5_has_the_paper_panels():
 def test_fig7_grid_rows_columns_and_l1_labels():
     imgs = _photos(3)
     fig = figures.fig7_comparison(imgs, {"U-Net": imgs[:, ::-1], "ResNet": 255 - imgs},
-                                  {"U-Net": np.array([0.1, 0.2, 0.3])})
+                                  {"U-Net": np.array([0.1, 0.2, 0.3])}, ["test 0: a", "test 4: b", "test 5: c"])
     assert len(fig.axes) == 3 * 4
     assert _titles(fig) == ["Original", "Grayscale (input L*)", "U-Net", "ResNet"]
     grid = np.array(fig.axes).reshape(3, 4)  # rows = images, columns as titled
     assert [ax.get_xlabel() for ax in grid[:, 2]] == ["L1 = 0.1000", "L1 = 0.2000", "L1 = 0.3000"]
     assert [ax.get_xlabel() for ax in grid[:, 3]] == ["", "", ""]  # no L1 given for the ResNet
+    assert [ax.get_ylabel() for ax in grid[:, 0]] == ["test 0: a", "test 4: b", "test 5: c"]
+    texts = [ax.title for ax in grid[0]] + [ax.xaxis.label for ax in grid[:, 2]] + [grid[0, 0].yaxis.label]
+    assert min(t.get_fontsize() for t in texts) >= 10  # legible when projected
     gray = grid[1, 1].get_images()[0].get_array()  # the grayscale column holds R = G = B
     assert np.allclose(gray[..., 0], gray[..., 1], atol=1e-3) and np.allclose(gray[..., 1], gray[..., 2], atol=1e-3)
 
@@ -78,12 +81,63 @@ def test_loss_figure_panels_scaling_and_reference_lines():
     assert len(top.patches) == 1  # the shaded L1-only pretraining epoch
 
 
-def test_l1_histogram_has_models_baselines_and_paper():
-    fig = figures.fig_l1_hist(_per_image(4), seed=0)
-    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert [lb.split(":")[0] for lb in labels] == ["U-Net seed 0", "ResNet seed 0", "gray baseline (ab = 0)",
-                                                   "train-median baseline", "paper U-Net", "paper ResNet"]
-    assert "mean 0.1050" in labels[0]  # eval mode only: 0.09 + 0.01·(0..3) averaged
+def test_fig7_rows_one_per_photo_first():
+    assert figures.fig7_rows(8, ["coffee.png", "ihc.png"] * 4) == [0, 1]  # the demo: crops of two photos
+    assert figures.fig7_rows(8, list("aabcbdef")) == [0, 2, 3, 5]  # four photos of six, each its first crop
+    assert figures.fig7_rows(8, ["coffee.png"] * 8) == [0, 1]  # one photo: two of its crops, not one row
+    assert figures.fig7_rows(8) == [0, 1, 2, 3] and figures.fig7_rows(1, ["a"]) == [0]  # no manifest
+
+
+def _legend(ax) -> list[str]:
+    return [t.get_text() for t in ax.get_legend().get_texts()]
+
+
+def test_l1_per_image_has_every_image_models_baselines_and_paper():
+    fig = figures.fig_l1_per_image(_per_image(4), seed=0)
+    ax = fig.axes[0]
+    assert [lb.split(":")[0] for lb in _legend(ax)] == ["mean of a model", "gray baseline (ab = 0)",
+                                                        "train-median baseline", "paper U-Net", "paper ResNet"]
+    assert "mean 0.1350" in _legend(ax)[1]  # 0.12 + 0.01·(0..3) averaged
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert ticks == ["U-Net [eval]\nmean 0.1050", "U-Net [dropout]\nmean 0.1150", "ResNet [eval]\nmean 0.1150"]
+    dots = [c for c in ax.collections if len(c.get_offsets()) == 4]  # one dot per image and model × mode
+    assert len(dots) == 3
+    np.testing.assert_allclose(sorted(dots[0].get_offsets()[:, 1]), [0.09, 0.10, 0.11, 0.12])
+    many = figures.fig_l1_per_image(_per_image(2000)).axes[0]  # the smallest seed when none is asked
+    crowd = [c for c in many.collections if len(c.get_offsets()) == 2000]
+    assert len(crowd) == 3 and crowd[0].get_alpha() < dots[0].get_alpha() / 4  # fainter dots: still readable
+
+
+def _grid(colour, tiles: int = 3, size: int = 32) -> np.ndarray:
+    grid = np.zeros((size, tiles * size, 3), np.uint8)
+    grid[:] = colour
+    grid[:, ::7] = 250  # some texture
+    return grid
+
+
+def test_colour_emerging_rows_span_training_under_the_gray_inputs():
+    grids = [(e, _grid((10 * e, 100, 200 - 10 * e))) for e in (8, 1, 2, 3, 4, 5, 6, 7)]  # any order
+    fig = figures.fig_colour_emerging(grids, "resnet")
+    labels = [ax.get_ylabel() for ax in fig.axes]
+    assert labels == ["input (L*)", "epoch 1", "epoch 3", "epoch 5", "epoch 6", "epoch 8"]
+    rows = [ax.get_images()[0].get_array() for ax in fig.axes]
+    gray = np.asarray(rows[0])
+    assert np.allclose(gray[..., 0], gray[..., 1], atol=1e-3) and np.allclose(gray[..., 1], gray[..., 2], atol=1e-3)
+    np.testing.assert_array_equal(rows[-1], dict(grids)[8])
+    assert "ResNet" in fig._suptitle.get_text()
+    assert [ax.get_ylabel() for ax in figures.fig_colour_emerging(grids[:1], "unet").axes] == ["input (L*)", "epoch 8"]
+    with pytest.raises(ValueError, match="differ in shape"):
+        figures.fig_colour_emerging([(1, _grid(0)), (2, _grid(0, tiles=4))], "unet")
+
+
+def test_grids_of_another_size_are_a_clear_error(tmp_path):
+    Image.fromarray(_grid(0)).save(tmp_path / "epoch_0001.png")
+    Image.fromarray(_grid(0, tiles=2)).save(tmp_path / "epoch_0002.png")
+    (tmp_path / "epoch_last.png").write_bytes(b"not an epoch")  # not epoch_<digits>: not a grid
+    found = sample_grids(tmp_path)
+    assert [e for e, _ in found] == [1, 2]
+    with pytest.raises(figures.FigureInputError, match="epoch_0002.png: 64×32 pixels, unlike epoch_0001.png"):
+        read_grids(found)
 
 
 def test_history_with_missing_columns_is_a_clear_error(tmp_path):
@@ -105,25 +159,38 @@ def _evaluated(tmp_path, n: int):
     return cfg, out, imgs
 
 
-def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys):
+def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys, monkeypatch):
     cfg, out, imgs = _evaluated(tmp_path, 3)  # no ResNet predictions
     _per_image(3).to_csv(out / "per_image.csv", index=False)
+    pd.DataFrame({"split": ["train", "test", "test", "test"], "index": [0, 0, 1, 2], "source": "bundled",
+                  "id": ["rocket#0", "coffee#0", "ihc#0", "coffee#1"],
+                  "file_name": ["rocket.jpg", "coffee.png", "ihc.png", "coffee.png"]}).to_csv(out / "manifest.csv")
     run = cfg.replace(generator="unet").run_dir
-    run.mkdir(parents=True)
+    (run / "samples").mkdir(parents=True)
     _history().to_csv(run / "history.csv", index=False)  # no ResNet run either
+    for epoch in (1, 2, 4):
+        Image.fromarray(_grid((60 * epoch, 90, 30))).save(run / "samples" / f"epoch_{epoch:04d}.png")
+    drawn = []
+    monkeypatch.setattr(figures, "fig7_comparison", lambda *a: drawn.append(a) or plots.fig7_comparison(*a))
 
     paths = figures.make_figures(cfg)
     names = {p.relative_to(out).as_posix() for p in paths}
-    expected_png = {"fig5_lab_channels.png", "fig7_comparison.png", "fig9_unet_losses.png", "fig_l1_hist.png"}
+    expected_png = {"fig5_lab_channels.png", "fig7_comparison.png", "fig9_unet_losses.png", "fig_l1_per_image.png",
+                    "fig_training_unet.png"}
     tables = {f"tables/{f}.{ext}" for f in ("fig10", "fig11", "fig12", "fig13", "fig15") for ext in ("csv", "md")}
     assert names == expected_png | tables
     for name in expected_png:
         with Image.open(out / name) as im:
             assert im.format == "PNG" and im.size[0] > 300 and im.size[1] > 200
+            assert round(im.info["dpi"][0]) >= 150 and (out / name).stat().st_size < 3e6
             assert np.asarray(im.convert("L")).std() > 5  # not a blank canvas
-    err = capsys.readouterr().err
-    assert "skipping fig8_resnet_losses.png: no " in err and "resnet-seed0" in err
-    assert "fig7_comparison.png without ResNet" in err
+    [(original, preds, l1, labels)] = drawn  # one row per photo: coffee#1 is another crop of test 0's photo
+    assert labels == ["test 0: coffee#0", "test 1: ihc#0"] and len(original) == len(preds["U-Net"]) == 2
+    np.testing.assert_allclose(l1["U-Net"], [0.09, 0.10])
+    printed = capsys.readouterr()
+    assert "skipping fig8_resnet_losses.png: no " in printed.out and "resnet-seed0" in printed.out
+    assert "fig7_comparison.png without ResNet" in printed.out
+    assert "skipping fig_training_resnet.png: no " in printed.out and printed.err == ""  # no alarm in a notebook
     fig10 = pd.read_csv(out / "tables" / "fig10.csv")
     assert fig10["match"].all() and fig10["layer"].iloc[-1] == "Total"
     assert "| Conv2d |" in (out / "tables" / "fig15.md").read_text()
@@ -146,7 +213,7 @@ def test_unusable_result_files_are_named_and_the_rest_is_drawn(tmp_path, capsys)
     assert f"{out / 'predictions_resnet-seed0.npy'}: not a readable .npy" in message
     for name in ("fig5_lab_channels.png", "fig7_comparison.png", "fig9_unet_losses.png", "tables/fig15.md"):
         assert (out / name).is_file(), name  # everything else is still made
-    assert not (out / "fig_l1_hist.png").exists()
+    assert not (out / "fig_l1_per_image.png").exists()
     np.save(out / "predictions_original.npy", np.zeros((2, 8, 8), np.float32))  # wrong kind of array
     with pytest.raises(figures.FigureInputError, match="predictions_original.npy: holds float32 \\(2, 8, 8\\)"):
         figures.make_figures(cfg)
