@@ -1,7 +1,7 @@
 """colorlib — colorizing grayscale photographs with conditional GANs in CIELAB.
 
 A reproduction of Nampouri, Hadjichristodoulou & Andreadis, "Image Colorization with Conditional
-Generative Adversarial Networks" (University of Groningen, 2023; see README.md). How the code
+Generative Adversarial Networks" (University of Groningen; see README.md). How the code
 is laid out, in the order a reader of the paper wants it:
 
 The method (≈ 900 lines: read these to check the paper)

@@ -26,7 +26,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from .config import Config, add_config_args, config_from_args
+from .config import Config, add_config_args, config_from_args, verb_parser
 from .lab import join_lab
 from .names import GENERATORS
 from .runtime import Runtime
@@ -119,8 +119,7 @@ def _positive(text: str) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m colorlib bench", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = verb_parser("bench", __doc__)
     add_config_args(p)
     p.set_defaults(profile="paper")  # the paper's step unless told otherwise
     p.add_argument("--generator", choices=GENERATORS, help="shorthand for --set generator=...")
@@ -129,8 +128,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--amp", choices=["auto", "bf16", "off"], help="shorthand for --set amp=...")
     p.add_argument("--channels-last", choices=["auto", "on", "off"], help="shorthand for --set channels_last=...")
     p.add_argument("--compile", action="store_true", default=None, help="shorthand for --set compile=true")
-    p.add_argument("--steps", type=_positive, default=20, help="timed steps (default 20)")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first (default 5)")
+    p.add_argument("--steps", type=_positive, default=20, help="timed steps")
+    p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
     p.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU (default: known GPUs)")
     p.add_argument("--json", help="also write the result to this JSON file")
     a = p.parse_args(argv)

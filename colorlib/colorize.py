@@ -192,11 +192,11 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    from .config import add_config_args
+    from .config import add_config_args, verb_parser
 
-    p = argparse.ArgumentParser(
-        prog="python -m colorlib colorize",
-        description="Colorize photos at full resolution with a trained generator: ab is predicted "
+    p = verb_parser(
+        "colorize",
+        "Colorize photos at full resolution with a trained generator: ab is predicted "
                     "at 256×256 and put under the photo's own L*. Writes <stem>_color.jpg (JPEG "
                     f"inputs, quality {JPEG_QUALITY}) or <stem>_color.png into --out (a later input with "
                     "the same stem: <stem>_<ext>_color..., listed). Exit status: 0 all colorized, 1 "
@@ -209,9 +209,9 @@ def _parser() -> argparse.ArgumentParser:
                    help="require the checkpoint to hold this generator")
     p.add_argument("--side-by-side", action="store_true", help="also write <stem>_color_side.<ext>: input | output")
     p.add_argument("--dropout", action="store_true",
-                   help="keep dropout on at test time, as the paper/pix2pix (§4.2); default off (deterministic)")
+                   help="keep dropout on at test time, as the paper/pix2pix (§4.2); off: deterministic")
     p.add_argument("--max-pixels", type=_positive_int, default=DEFAULT_MAX_PIXELS,
-                   help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,} = 100 MP)")
+                   help="refuse larger images, in pixels (100 MP: possible decompression bombs)")
     add_config_args(p)
     return p
 

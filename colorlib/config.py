@@ -11,6 +11,7 @@ Paths come from the config, never from the current directory. The roots default 
 """
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import json
 import math
@@ -23,7 +24,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .names import GENERATORS, run_name
 
-__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args"]
+__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args", "verb_parser", "HelpFormatter"]
 
 
 def project_root() -> Path:
@@ -260,6 +261,24 @@ PROFILES: dict[str, dict] = {
     "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu",
                   pretrained="none"),
 }
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Every verb's ``-h``: the description as written, and each option's default shown
+    (unless its help already says it)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or not action.option_strings or action.default in (None, argparse.SUPPRESS, []):
+            return text
+        default = "off" if action.default is False else "on" if action.default is True else "%(default)s"
+        return f"{text} (default: {default})"
+
+
+def verb_parser(verb: str, description: str) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m colorlib <verb>``, with the shared :class:`HelpFormatter`."""
+    return argparse.ArgumentParser(prog=f"python -m colorlib {verb}", description=description,
+                                   formatter_class=HelpFormatter)
 
 
 def add_config_args(parser) -> None:

@@ -189,13 +189,15 @@ def main(argv: list[str] | None = None) -> int:
 
     colorlib's own errors (no run, an unusable checkpoint, no data cache …) propagate to the
     command line, which prints them as one line."""
-    from .config import add_config_args, config_from_args
+    from .config import add_config_args, config_from_args, verb_parser
 
-    parser = argparse.ArgumentParser(prog="python -m colorlib evaluate", description=__doc__.split("\n\n")[0])
+    parser = verb_parser("evaluate", __doc__.split("\n\n")[0])
     add_config_args(parser)
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="runs to evaluate (default: cfg.seed)")
-    parser.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS))
-    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES))
+    parser.add_argument("--generators", nargs="+", default=list(GENERATORS), choices=list(GENERATORS),
+                        help="generators whose runs to evaluate")
+    parser.add_argument("--modes", nargs="+", default=list(MODES), choices=list(MODES),
+                        help="eval: dropout off; dropout: the paper's test-time dropout (§4.2)")
     parser.add_argument("--n-predictions", type=_count, default=8, help="test images kept for Fig. 7 (≥ 0)")
     args = parser.parse_args(argv)
     cfg = config_from_args(args)

@@ -24,7 +24,6 @@ from which file.
 """
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import numpy as np
@@ -190,9 +189,9 @@ def main(argv: list[str] | None = None) -> int:
 
     An unusable input file (:class:`FigureInputError`) propagates to the command line, which
     prints it as one line."""
-    from .config import add_config_args, config_from_args
+    from .config import add_config_args, config_from_args, verb_parser
 
-    parser = argparse.ArgumentParser(prog="python -m colorlib figures", description=__doc__.split("\n\n")[0])
+    parser = verb_parser("figures", __doc__.split("\n\n")[0])
     add_config_args(parser)
     args = parser.parse_args(argv)
     for p in make_figures(config_from_args(args)):

@@ -16,7 +16,6 @@ row per epoch: the data of Figs. 8/9) and ``config.json``.
 """
 from __future__ import annotations
 
-import argparse
 import math
 import sys
 import time
@@ -28,7 +27,7 @@ from torch import nn
 from torch.utils.data import DistributedSampler
 
 from .checkpoint import RunState, resume_training, save_training
-from .config import Config, add_config_args, config_from_args
+from .config import Config, add_config_args, config_from_args, verb_parser
 from .errors import ColorlibError, ConfigError, RunExistsError
 from .files import atomic_write
 from .history import LOSS_COLUMNS, write_history
@@ -220,8 +219,7 @@ def _check_finite(row: dict, run: RunState, ckpt: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m colorlib train", description=__doc__,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = verb_parser("train", __doc__)
     add_config_args(p)
     p.add_argument("--generator", choices=GENERATORS, help="shorthand for --set generator=...")
     p.add_argument("--seed", type=int, help="shorthand for --set seed=...")

@@ -63,3 +63,33 @@ def test_usage_lists_every_verb_and_a_closed_pipe_is_quiet():
         assert sum(line.strip().startswith(verb + " ") for line in lines) == 1, verb
     piped = _run_verb_with("[print(i) for i in range(200000)]", pipe_to_head=True)
     assert piped.stdout == "0\n" and "Traceback" not in piped.stderr and "BrokenPipe" not in piped.stderr
+
+
+def test_every_flag_of_every_verb_has_help_and_shows_its_default(monkeypatch):
+    """Each verb's parser (captured as its main() parses) uses the shared formatter, and every
+    option has help text; options with a default show it in -h."""
+    import argparse
+    import importlib
+
+    from colorlib.config import HelpFormatter
+
+    class Parsed(Exception):
+        pass
+
+    def capture(self, *args, **kwargs):
+        raise Parsed(self)
+
+    monkeypatch.setattr(argparse.ArgumentParser, "parse_args", capture)
+    for verb, (module, _) in VERBS.items():
+        try:
+            importlib.import_module(module).main([])
+        except Parsed as got:
+            parser = got.args[0]
+        assert parser.formatter_class is HelpFormatter, verb
+        for action in parser._actions:
+            if isinstance(action, argparse._HelpAction):
+                continue
+            assert action.help, f"{verb} {action.option_strings or action.dest}: no help text"
+            shown = parser._get_formatter()._get_help_string(action)
+            if action.option_strings and action.default not in (None, [], argparse.SUPPRESS):
+                assert "default" in shown, f"{verb} {action.option_strings}: default not shown"

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from colorlib.config import Config, add_config_args, config_from_args
+from colorlib.config import Config, add_config_args, config_from_args, verb_parser
 from colorlib.data import cache, split as splits
 from colorlib.data.bundled import bundled_candidates
 from colorlib.data.download import DownloadError, DownloadPolicy
@@ -224,14 +224,14 @@ def summary_line(summary: dict) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m colorlib prepare``: build the dataset cache of a profile."""
-    parser = argparse.ArgumentParser(prog="python -m colorlib prepare", description=__doc__.split("\n")[0])
+    parser = verb_parser("prepare", __doc__.split("\n")[0])
     add_config_args(parser)
     parser.add_argument("--source", choices=SOURCES, help="where the images come from (Config.source)")
     parser.add_argument("--folder", help="image tree for --source folder")
     parser.add_argument("--coco-root", help="an existing COCO copy (annotations/, train2014/, test2014/)")
-    parser.add_argument("--workers", type=int, default=8, help="parallel downloads (coco; default 8)")
+    parser.add_argument("--workers", type=int, default=8, help="parallel downloads (coco)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds without data before a retry")
-    parser.add_argument("--retries", type=int, default=5, help="retries per download (default 5)")
+    parser.add_argument("--retries", type=int, default=5, help="retries per download")
     parser.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
                         help="progress bar (default: when stderr is a terminal)")
     args = parser.parse_args(argv)
