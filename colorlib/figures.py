@@ -194,6 +194,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = verb_parser("figures", __doc__.split("\n\n")[0])
     add_config_args(parser)
     args = parser.parse_args(argv)
-    for p in make_figures(config_from_args(args)):
+    cfg = config_from_args(args)
+    paths = make_figures(cfg)
+    for p in paths:
         print(p)
+    if not any(p.suffix == ".png" for p in paths):  # the tables alone are not the paper's figures
+        raise FigureInputError(f"{cfg.results_dir}: no figure drawn (nothing trained or evaluated for profile "
+                               f"{cfg.profile!r}); run `python -m colorlib train` and `evaluate` first")
     return 0

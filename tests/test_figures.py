@@ -233,3 +233,14 @@ def test_preview_is_a_small_jpeg_of_the_figure(tmp_path):
         assert small.format == "JPEG" and small.width == 400
         assert abs(small.height / small.width - full.height / full.width) < 0.01  # aspect kept
     assert len(data) < png.stat().st_size / 3
+
+
+def test_figures_verb_fails_when_it_drew_nothing(tmp_path, capsys):
+    """Nothing prepared, trained or evaluated: the tables are written, but no figure, so the
+    verb says so in one line and exits 1."""
+    from colorlib.__main__ import main
+
+    roots = [f"--set={k}_root={tmp_path / k}" for k in ("data", "run", "results")]
+    assert main(["figures", "--profile", "smoke", *roots]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("colorlib figures: ") and "no figure drawn" in err[-1]
