@@ -24,7 +24,7 @@ from pathlib import Path
 from .errors import ConfigError
 from .names import GENERATORS, run_name
 
-__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args", "verb_parser", "HelpFormatter"]
+__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args", "verb_parser", "HelpFormatter", "shown"]
 
 
 def project_root() -> Path:
@@ -43,6 +43,21 @@ def _data(default, only: str = ""):
 def _run(default):
     """A field that defines the experiment (a resume must not change it)."""
     return field(default=default, metadata={"role": "run"})
+
+
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as messages, notebooks and results files show it: relative to the project root
+    (``data/demo``), else to the home folder (``~/…``), else as it is — so no committed file
+    carries the absolute paths of the machine that made it."""
+    p = Path(path).expanduser()
+    full = p.resolve() if p.is_absolute() or p.exists() else p.absolute()
+    for base, prefix in ((project_root(), ""), (Path.home().resolve(), "~/")):
+        try:
+            rel = full.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + rel.as_posix() if rel.parts else (prefix.rstrip("/") or ".")
+    return str(p)
 
 
 @dataclass

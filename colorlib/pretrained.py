@@ -7,13 +7,17 @@ random weights: a failure is a :class:`PretrainedWeightsError` that says how to 
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
 from pathlib import Path
 
 import torch
 from torch import Tensor
 from torchvision.models import ResNet18_Weights
 
+from .config import shown
 from .errors import ColorlibError
 
 __all__ = ["PretrainedWeightsError", "load_resnet18_imagenet"]
@@ -40,14 +44,16 @@ def load_resnet18_imagenet(source: str | os.PathLike = "imagenet") -> dict[str, 
     fname = url.rsplit("/", 1)[-1]
     cache = Path(torch.hub.get_dir()) / "checkpoints" / fname
     how = (f"download {ResNet18_Weights.IMAGENET1K_V1.url} on a machine with internet and put it at "
-           f"{cache} (or pass its path as pretrained=...)")
+           f"{shown(cache)} (or pass its path as pretrained=...)")
     if str(source) == "imagenet":
+        quiet = not sys.stderr.isatty()  # a notebook or log: our one line, not torch.hub's "Downloading: …"
         try:
-            state = torch.hub.load_state_dict_from_url(url, progress=True, check_hash=True,
-                                                       map_location="cpu", weights_only=True)
+            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+                state = torch.hub.load_state_dict_from_url(url, progress=not quiet, check_hash=True,
+                                                           map_location="cpu", weights_only=True)
         except Exception as err:  # network errors, hash mismatch, corrupt file
-            raise PretrainedWeightsError(
-                f"ImageNet weights for ResNet-18 unavailable ({type(err).__name__}: {err}); {how}") from None
+            reason = str(getattr(err, "reason", "") or err).strip().splitlines()[0] or type(err).__name__
+            raise PretrainedWeightsError(f"ImageNet weights for ResNet-18 unavailable ({reason}); {how}") from None
     else:
         path = Path(source)
         if not path.is_file():

@@ -28,7 +28,7 @@ from typing import Callable, Iterable, Iterator
 
 import numpy as np
 
-from colorlib.config import Config, add_config_args, config_from_args, verb_parser
+from colorlib.config import Config, add_config_args, config_from_args, shown, verb_parser
 from colorlib.data import cache, split as splits
 from colorlib.data.bundled import bundled_candidates
 from colorlib.data.download import DownloadError, DownloadPolicy
@@ -218,7 +218,7 @@ def summary_line(summary: dict) -> str:
     reused = " (cache reused)" if summary.get("reused") else f" in {summary['seconds']:.1f} s"
     return (f"prepared {summary['train']} train + {summary['test']} test images "
             f"({summary['source']}, {summary['image_size']}×{summary['image_size']}) in "
-            f"{summary['data_dir']}{reused}; skipped {summary['skipped_total']} ({skipped}); "
+            f"{shown(summary['data_dir'])}{reused}; skipped {summary['skipped_total']} ({skipped}); "
             f"grayscale replaced {summary['grayscale_replaced_total']}")
 
 
