@@ -19,7 +19,8 @@ each test image (see :mod:`colorlib.metrics`):
 
 Written to ``cfg.results_dir`` (see :mod:`colorlib.report` for the tables): ``per_image.csv``,
 ``metrics.csv``, ``metrics.md``, ``comparison.md``, ``predictions_<generator>-seed<k>.npy`` (uint8
-RGB of the first ``n_predictions`` test images, eval mode) and ``predictions_original.npy``.
+RGB of the first ``n_predictions`` test images, eval mode) and ``predictions_original.npy``, and
+the same for the first train images (``…-train.npy``: what the networks learned, for figures).
 
 What is scored (baselines, test modes) is :mod:`colorlib.predictors`; which runs, and their
 warnings, :mod:`colorlib.eval_runs`; this module scores them and writes the files.
@@ -44,7 +45,7 @@ from . import metrics
 from .eval_runs import EvaluationError, find_runs, load_runs, log, run_warnings, split_mismatches
 from .lab import lab_from_uint8, rgb_from_normalized, uint8_from_rgb
 from .names import BASELINES, GENERATORS, MODES, run_name
-from .predictors import Job, build_jobs, predict_ab, train_median_ab
+from .predictors import Job, build_jobs, evaluation_mode, predict_ab, train_median_ab
 
 __all__ = ["MODES", "BASELINES", "EvaluationError", "Job", "evaluate", "evaluate_arrays", "predict_ab",
            "train_median_ab", "score_batch", "find_runs", "split_mismatches", "main"]
@@ -163,10 +164,11 @@ def evaluate(cfg, generators: Iterable[str] = GENERATORS, seeds: Iterable[int] |
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
     device = cfg.resolve_device()
     networks, checkpoints, unusable = load_runs(find_runs(cfg, generators, seeds), device)
-    test_images = load_images(cfg, "test")
-    median_ab = train_median_ab(load_images(cfg, "train"))
+    test_images, train_images = load_images(cfg, "test"), load_images(cfg, "train")
+    median_ab = train_median_ab(train_images)
     per_image, set_df, preds = evaluate_arrays(test_images, networks, median_ab, modes, device, cfg.batch_size,
                                                n_predictions, progress)
+    preds.update(train_predictions(train_images[:n_predictions], networks, device))
     for (gen, seed), text in run_warnings(cfg, checkpoints).items():
         log(f"evaluate: warning: {gen} seed {seed} {text}")
         sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
@@ -176,6 +178,22 @@ def evaluate(cfg, generators: Iterable[str] = GENERATORS, seeds: Iterable[int] |
         raise CheckpointError(f"{len(unusable)} run(s) unusable (the others were evaluated and written): "
                               + "; ".join(unusable))
     return summary
+
+
+def train_predictions(images: np.ndarray, networks: dict[tuple[str, int], nn.Module],
+                      device: str) -> dict[str, np.ndarray]:
+    """What each network makes of the first train images (eval mode): to show beside the
+    held-out ones what it has learned. Keys name the files (``report.predictions_file(name,
+    "train")``): "original-train" and "<run>-train"."""
+    if len(images) == 0:
+        return {}
+    images = np.array(images)
+    L, _ = lab_from_uint8(torch.from_numpy(images).to(device))
+    out = {"original-train": images}
+    for (gen, seed), model in networks.items():
+        with evaluation_mode(model, "eval", seed):
+            out[f"{run_name(gen, seed)}-train"] = uint8_from_rgb(rgb_from_normalized(L, predict_ab(model, L))).cpu().numpy()
+    return out
 
 
 def _count(text: str) -> int:

@@ -7,6 +7,7 @@
 |--------------------------------|-----------------|---------------------------------------------------------|
 | fig5_lab_channels.png          | Fig. 5          | results/predictions_original.npy (else data cache)      |
 | fig7_comparison.png            | Fig. 7          | results/predictions_*.npy, per_image.csv, manifest.csv  |
+| fig7_train.png                 | (ours)          | results/predictions_*-train.npy (first train images)    |
 | fig8_resnet_losses.png         | Fig. 8          | runs/<profile>/resnet-seedK/history.csv                 |
 | fig9_unet_losses.png           | Fig. 9          | runs/<profile>/unet-seedK/history.csv                   |
 | fig_l1_per_image.png           | (ours)          | results/per_image.csv                                   |
@@ -30,6 +31,7 @@ import numpy as np
 
 from .figure_inputs import (FigureInputError, read_grids, read_history, read_images, read_per_image,
                             read_test_photos, sample_grids)
+from .config import shown
 from .names import GENERATORS, display_name, run_name
 from .plots import (fig5_lab_channels, fig7_comparison, fig_colour_emerging, fig_l1_per_image, fig_losses, preview,
                     save_figure)
@@ -135,9 +137,9 @@ def make_figures(cfg) -> list[Path]:
             if per_image is not None:
                 l1[display_name(gen)] = _eval_rows(per_image, gen, seed).sort_values("image")["l1"].to_numpy()
         else:
-            absent.append(f"figures: fig7_comparison.png without {display_name(gen)}: no {path}")
+            absent.append(f"figures: fig7_comparison.png without {display_name(gen)}: no {shown(path)}")
     if original is None or not preds:
-        _skip("fig7_comparison.png", f"no usable predictions in {out} (run `python -m colorlib evaluate` first)")
+        _skip("fig7_comparison.png", f"no usable predictions in {shown(out)} (run `python -m colorlib evaluate` first)")
     else:
         for line in absent:
             _say(line)
@@ -150,10 +152,21 @@ def make_figures(cfg) -> list[Path]:
                               {k: v[rows] for k, v in l1.items() if len(v) > max(rows)}, labels)
         made.append(save_figure(fig, out / "fig7_comparison.png"))
 
+    train_original = read(out / predictions_file("original", "train"), read_images, "fig7_train.png")
+    train_preds = {display_name(g): read(out / predictions_file(run_name(g, seed), "train"), read_images, "fig7_train.png")
+                   for g in GENERATORS}
+    train_preds = {k: v for k, v in train_preds.items() if v is not None}
+    if train_original is not None and train_preds:
+        k = min(FIG7_ROWS, len(train_original), *(len(v) for v in train_preds.values()))
+        made.append(save_figure(fig7_comparison(
+            train_original[:k], {name: v[:k] for name, v in train_preds.items()}, None,
+            [f"train {i}" for i in range(k)],
+            title="What the generators learned: training images colorized (eval mode)"), out / "fig7_train.png"))
+
     for gen, no in LOSS_FIGURES.items():
         name, hist = f"fig{no}_{gen}_losses.png", cfg.replace(generator=gen, seed=seed).run_dir / "history.csv"
         if not hist.is_file():
-            _skip(name, f"no {hist} (train {gen} seed {seed} first)")
+            _skip(name, f"no {shown(hist)} (train {gen} seed {seed} first)")
             continue
         history = read(hist, read_history, name)
         if history is None:
@@ -169,12 +182,12 @@ def make_figures(cfg) -> list[Path]:
         found = sample_grids(samples)
         grids = attempt(name, read_grids, found) if found else None
         if not found:
-            _skip(name, f"no {samples / 'epoch_*.png'} (train {gen} seed {seed} first)")
+            _skip(name, f"no {shown(samples / 'epoch_*.png')} (train {gen} seed {seed} first)")
         elif grids is not None:
             made.append(save_figure(fig_colour_emerging(grids, gen), out / name))
 
     if per_image is None and not (out / "per_image.csv").is_file():
-        _skip("fig_l1_per_image.png", f"no {out / 'per_image.csv'} (run `python -m colorlib evaluate` first)")
+        _skip("fig_l1_per_image.png", f"no {shown(out / 'per_image.csv')} (run `python -m colorlib evaluate` first)")
     elif per_image is not None:
         made.append(save_figure(fig_l1_per_image(per_image, seed), out / "fig_l1_per_image.png"))
 

@@ -104,7 +104,8 @@ def _no_ticks(ax) -> None:
 
 
 def fig7_comparison(original: np.ndarray, predictions: dict[str, np.ndarray],
-                    l1: dict[str, np.ndarray] | None = None, row_labels: list[str] | None = None):
+                    l1: dict[str, np.ndarray] | None = None, row_labels: list[str] | None = None,
+                    title: str = "Fig. 7 — test images colorized by each generator (eval mode)"):
     """Fig. 7: one row per test image — original, grayscale (L* only), then each model's output.
 
     ``original`` uint8 N×H×W×3; ``predictions`` {label: uint8 N×H×W×3}; ``l1`` {label: per-image
@@ -129,7 +130,7 @@ def fig7_comparison(original: np.ndarray, predictions: dict[str, np.ndarray],
                 ax.set_ylabel(row_labels[i], fontsize=10)
             if l1 and title in l1 and i < len(l1[title]):
                 ax.set_xlabel(f"L1 = {l1[title][i]:.4f}", fontsize=10)
-    fig.suptitle("Fig. 7 — test images colorized by each generator (eval mode)", fontsize=12)
+    fig.suptitle(title, fontsize=12)
     return fig
 
 

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_write
-from .metrics import PAPER_L1, paired_difference
+from .metrics import PAPER_L1, fid_source, lpips_source, paired_difference
 from .names import GENERATORS, display_name, run_name
 
 __all__ = ["METRICS", "summarize", "markdown_table", "comparison_markdown", "metrics_markdown",
@@ -28,9 +28,10 @@ METRICS = {"l1": ("L1 (ab/110) ↓", "{:.4f}"), "l1_pixel": ("L1 pixel-weighted"
 _KEYS = ["model", "generator", "seed", "mode"]
 
 
-def predictions_file(name: str) -> str:
-    """The file of a run's saved predictions (``name`` = run_name(…)) or of their originals ("original")."""
-    return f"predictions_{name}.npy"
+def predictions_file(name: str, split: str = "test") -> str:
+    """The file of a run's saved predictions (``name`` = run_name(…)) or of their originals
+    ("original"), on the first test images or (``split="train"``) the first train images."""
+    return f"predictions_{name}.npy" if split == "test" else f"predictions_{name}-{split}.npy"
 
 
 def summarize(per_image: pd.DataFrame, sets: pd.DataFrame | None = None) -> pd.DataFrame:
@@ -125,8 +126,7 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
              "- **PSNR / SSIM** on RGB in [0, 1] rebuilt from the true L and predicted ab (SSIM: skimage, 7×7 window, "
              "channel mean). Identical images give PSNR = ∞; they are left out of the mean and counted in `psnr_inf`.",
              "- **CF**: Hasler & Süsstrunk (2003) colorfulness on 0–255 RGB; abs ΔCF = |CF_pred − CF_truth| per image.",
-             "- **FID**: torchvision Inception-v3 pool features (not pytorch-fid's TF weights: not comparable to "
-             "published FIDs; biased upward at small N). **LPIPS**: AlexNet v0.1."]
+             f"- **FID**: {fid_source()}. **LPIPS**: {lpips_source()}."]
     for name, reason in skipped.items():
         parts.append(f"- **{name.upper()} skipped**: {reason}.")
     for r in summary.dropna(subset=["note"]).to_dict("records") if "note" in summary else []:

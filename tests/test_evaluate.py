@@ -125,6 +125,21 @@ def test_model_scores_and_predictions_match_a_direct_forward(evaluated):
     assert not torch.allclose(pred_d, pred)
 
 
+def test_train_images_colorized_beside_the_held_out_ones(evaluated):
+    """evaluate also keeps what each network makes of the first train images (eval mode), and
+    figures draws them as fig7_train.png."""
+    from colorlib.figures import make_figures
+
+    cfg, _, _, train_images = evaluated
+    L, _ = lab_from_uint8(torch.from_numpy(np.array(train_images[:2])))
+    model, _ = load_generator(cfg.replace(generator="unet").run_dir / "checkpoint.pt", expect="unet")
+    with torch.no_grad():
+        expected = uint8_from_lab(L, model(L)).numpy()
+    np.testing.assert_array_equal(np.load(cfg.results_dir / "predictions_original-train.npy"), train_images[:2])
+    np.testing.assert_array_equal(np.load(cfg.results_dir / f"predictions_{run_name('unet', 0)}-train.npy"), expected)
+    assert cfg.results_dir / "fig7_train.png" in make_figures(cfg)
+
+
 def test_resnet_dropout_mode_is_labelled_as_eval(evaluated):
     _, summary, _, _ = evaluated
     runs = summary[(summary["kind"] == "run") & (summary["model"] == "resnet")].set_index("mode")
