@@ -29,7 +29,7 @@ from .files import atomic_file
 from .runtime import Runtime, all_gather_objects, rng_state, seed_all, set_rng_state
 
 __all__ = ["FORMAT", "CheckpointError", "RunState", "atomic_save", "save_training", "resume_training",
-           "load_checkpoint", "load_generator"]
+           "load_checkpoint", "generator_state", "load_generator"]
 
 FORMAT = "colorlib-checkpoint-1"
 
@@ -71,25 +71,80 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
     return ckpt
 
 
+_TENSOR_KEYS = ("G", "D", "opt_G", "opt_D", "rng")  # a checkpoint's tensors: never in the info dict
+
+
+def _mapped_checkpoint(path: Path) -> dict:
+    """A colorlib checkpoint opened with ``torch.load(mmap=True, weights_only=True)``: its tensors
+    stay on disk (mapped, read on first use), so reading only G never reads D or the optimizers."""
+    if path.is_dir():
+        raise CheckpointError(f"{path}: is a folder; pass the checkpoint.pt file inside a run folder")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such checkpoint file")
+    try:
+        ckpt = torch.load(path, mmap=True, weights_only=True, map_location="cpu")
+    except Exception as err:
+        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not saved "
+                              f"by colorlib): {_first_sentence(err)}") from None
+    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a colorlib checkpoint (expected format {FORMAT!r})")
+    return ckpt
+
+
+def generator_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
+    """(the generator's state dict, the file's other information) of a training checkpoint or of
+    a ``.safetensors`` export (:mod:`colorlib.export`), read for inference only.
+
+    The info dict holds at least "generator", "config" and "encoder_init" (exports) and every
+    non-tensor entry of a checkpoint (epoch, history, …). A checkpoint is memory-mapped: of its
+    tensors only G's pages are ever read, never D's or the optimizers' (two thirds of the file).
+    """
+    path = Path(path)
+    if path.suffix.lower() == ".safetensors":
+        from .export import read_export
+
+        return read_export(path)
+    ckpt = _mapped_checkpoint(path)
+    if not isinstance(ckpt.get("G"), dict):
+        raise CheckpointError(f"{path}: holds no generator weights (no 'G' entry); is it a colorlib training checkpoint?")
+    return ckpt["G"], {k: v for k, v in ckpt.items() if k not in _TENSOR_KEYS}
+
+
+def _inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` as contiguous fp32 tensors, the one layout inference uses, so a checkpoint and
+    its export compute bit for bit alike. Already so: returned as is (memory-mapped, read as
+    used). Otherwise (a channels_last run's strided weights, an fp16 export) every tensor is
+    copied, so that the file's mapping, and the pages the copy read, are released."""
+    if all(v.is_contiguous() and v.dtype in (torch.float32, torch.int64) for v in state.values()):
+        return state
+    return {k: v.to(dtype=torch.float32 if v.is_floating_point() else v.dtype,
+                    memory_format=torch.contiguous_format, copy=True) for k, v in state.items()}
+
+
 def load_generator(path: str | os.PathLike, expect: str | None = None,
                    device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
-    """The trained generator of a checkpoint, in eval mode on ``device``, and the checkpoint dict.
+    """The trained generator of a checkpoint or ``.safetensors`` export, in eval mode on
+    ``device``, and the file's information (:func:`generator_state`: "generator", "config",
+    "encoder_init", …; no tensors).
 
-    ``expect`` ("unet"/"resnet") makes a checkpoint of the other generator a clear error.
+    ``expect`` ("unet"/"resnet") makes a file of the other generator a clear error. The network is
+    built on the meta device and takes the file's tensors as its own (``assign=True``): no second
+    copy of the weights stays in memory (:func:`_inference_state`).
     """
     from .models import build_generator
 
-    ckpt = load_checkpoint(path)
-    name = ckpt.get("generator")
+    state, info = generator_state(path)
+    name = info.get("generator")
     if expect is not None and name != expect:
         raise CheckpointError(f"{path}: holds a {name!r} generator, but a {expect!r} generator was asked for")
     try:
-        model = build_generator(name, pretrained=False, init_std=None)
-        model.load_state_dict(ckpt["G"])
+        with torch.device("meta"):
+            model = build_generator(name, pretrained=False, init_std=None)
+        model.load_state_dict(_inference_state(state), assign=True)
     except (KeyError, RuntimeError, ValueError) as err:
         first = str(err).strip().splitlines()[0]
         raise CheckpointError(f"{path}: generator weights do not fit a {name!r} generator: {first}") from None
-    return model.to(device).eval(), ckpt
+    return model.to(device).eval(), info
 
 
 # ----------------------------------------------------------------------------- training state

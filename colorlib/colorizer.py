@@ -161,13 +161,17 @@ class Colorizer:
 
 def load_colorizer(checkpoint: str | os.PathLike, generator: str | None = None,
                    device: str | torch.device = "cpu", dropout: bool = False) -> Colorizer:
-    """The generator of a training checkpoint (loaded with ``weights_only=True``) as a Colorizer.
+    """The generator of a training checkpoint or a ``.safetensors`` export (``python -m colorlib
+    export``) as a Colorizer.
 
-    ``generator`` ("unet"/"resnet") asserts which one the file must hold; a corrupt file or the
-    other generator raises :class:`colorlib.checkpoint.CheckpointError` with a one-line reason.
+    Only the generator's weights are read (:func:`colorlib.checkpoint.load_generator`: a
+    checkpoint is memory-mapped with ``weights_only=True``, its discriminator and optimizer state
+    never leave the disk). ``generator`` ("unet"/"resnet") asserts which one the file must hold;
+    a corrupt file or the other generator raises :class:`colorlib.checkpoint.CheckpointError`
+    with a one-line reason.
     """
-    model, ckpt = load_generator(checkpoint, expect=generator, device=device)
-    return Colorizer(model, ckpt["generator"], torch.device(device), dropout)
+    model, info = load_generator(checkpoint, expect=generator, device=device)
+    return Colorizer(model, info["generator"], torch.device(device), dropout)
 
 
 def side_name(dst: Path) -> Path:

@@ -1,6 +1,7 @@
 """The trained runs an evaluation scores: found, loaded, and checked against the evaluated data.
 
-A run is ``runs/<profile>/<generator>-seed<k>/checkpoint.pt``. A missing run is skipped with one
+A run is ``runs/<profile>/<generator>-seed<k>/checkpoint.pt``, or a ``.safetensors`` export
+(``python -m colorlib export``) alone in that folder. A missing run is skipped with one
 printed line, an unusable checkpoint likewise (the others are still evaluated); a run trained on
 another data split, or (ResNet) from a random encoder, is evaluated with a warning note.
 """
@@ -13,7 +14,7 @@ from torch import nn
 
 from .errors import ColorlibError
 
-__all__ = ["EvaluationError", "log", "find_runs", "load_runs", "split_mismatches", "run_warnings"]
+__all__ = ["EvaluationError", "log", "find_runs", "run_weights", "load_runs", "split_mismatches", "run_warnings"]
 
 
 class EvaluationError(ColorlibError, FileNotFoundError):
@@ -32,16 +33,30 @@ def find_runs(cfg, generators: Iterable[str], seeds: Iterable[int]) -> dict[tupl
     found, looked = {}, []
     for gen in generators:
         for seed in seeds:
-            path = cfg.replace(generator=gen, seed=int(seed)).run_dir / "checkpoint.pt"
-            looked.append(str(path))
-            if path.is_file():
+            run_dir = cfg.replace(generator=gen, seed=int(seed)).run_dir
+            path = run_weights(run_dir)
+            looked.append(str(run_dir / "checkpoint.pt"))
+            if path is not None:
                 found[(gen, int(seed))] = path
             else:
-                log(f"evaluate: skipping {gen} seed {seed}: no checkpoint at {path}")
+                log(f"evaluate: skipping {gen} seed {seed}: no checkpoint at {looked[-1]} "
+                    "(nor one *.safetensors export beside it)")
     if not found:
         raise EvaluationError(f"no trained run to evaluate (looked for {', '.join(looked)}); "
                               f"run `python -m colorlib train --profile {cfg.profile}` first")
     return found
+
+
+def run_weights(run_dir: Path) -> Path | None:
+    """A run folder's weights: its checkpoint.pt, else the one ``*.safetensors`` export in it
+    (``python -m colorlib export``: a shared model evaluated like a trained run), else None."""
+    if (run_dir / "checkpoint.pt").is_file():
+        return run_dir / "checkpoint.pt"
+    exports = sorted(run_dir.glob("*.safetensors")) if run_dir.is_dir() else []
+    if len(exports) > 1:
+        log(f"evaluate: {run_dir} holds {len(exports)} exports and no checkpoint.pt; keep one of "
+            f"{', '.join(p.name for p in exports)}")
+    return exports[0] if len(exports) == 1 else None
 
 
 def load_runs(runs: dict[tuple[str, int], Path], device) -> tuple[dict[tuple[str, int], nn.Module],

@@ -6,12 +6,18 @@ Shapes and units (DESIGN.md conventions):
 - ``rgb`` arrays are uint8 N×H×W×3 (0–255) or float N×H×W×3 in [0, 1] where said.
 
 Every per-image function returns a float64 array of length N, so a test set's numbers can be
-written one row per image and aggregated afterwards. FID and LPIPS need pretrained networks;
-they run only when those weights are already on disk (``fid_unavailable`` /
-``lpips_unavailable`` say why not) — nothing here ever downloads.
+written one row per image and aggregated afterwards. FID (pytorch-fid, the TF-Inception weights
+of published FIDs) and LPIPS (the ``lpips`` package, AlexNet v0.1) are optional extras
+(``colorlib[fid]``, ``colorlib[lpips]``) and need pretrained weights; they run only when those are
+already on disk (``fid_unavailable`` / ``lpips_unavailable`` say which file is missing and where
+it goes) — nothing here ever downloads. ``fid_source`` / ``lpips_source`` say which
+implementation and weights produced the numbers.
 """
 from __future__ import annotations
 
+import functools
+import hashlib
+import importlib.metadata
 import importlib.util
 import math
 from pathlib import Path
@@ -22,8 +28,9 @@ from torch import Tensor
 
 __all__ = [
     "PAPER_L1", "ab_l1", "psnr", "ssim", "colorfulness", "paired_difference",
-    "inception_weights_path", "fid_unavailable", "inception_net", "inception_features", "frechet_distance", "fid_from_features", "fid",
-    "lpips_unavailable", "lpips_net", "lpips_distance",
+    "FID_WEIGHTS_URL", "FID_WEIGHTS", "ALEXNET_URL", "ALEXNET_WEIGHTS", "inception_weights_path", "fid_unavailable", "fid_source", "inception_net",
+    "inception_features", "fid_from_features", "fid",
+    "lpips_unavailable", "lpips_source", "lpips_net", "lpips_distance",
 ]
 
 # §6: "On the test set, the L1 loss of the ResNet GAN is 0.0945, while for the UNet GAN it is 0.0917."
@@ -135,63 +142,104 @@ def paired_difference(a: np.ndarray, b: np.ndarray, n_boot: int = 10_000, seed: 
     return out
 
 
-# ---------------------------------------------------------------- FID (Heusel et al. 2017)
-def inception_weights_path() -> Path:
-    """Where torchvision keeps ``Inception_V3_Weights.IMAGENET1K_V1`` in torch.hub's cache."""
-    from torchvision.models import Inception_V3_Weights
+# ---------------------------------------------------------------- FID (Heusel et al. 2017), LPIPS
+# FID goes through pytorch-fid (mseitzer/pytorch-fid), not torchmetrics + torch-fidelity: it is the
+# PyTorch port of the TF FID code that published FIDs come from, its Inception is the TF graph's
+# weights (pt_inception-2015-12-05-6726825d.pth, the file the literature names), it takes images
+# in memory through two public functions (InceptionV3, calculate_frechet_distance), and it
+# depends only on torch/torchvision/numpy/scipy/pillow. torchmetrics would add torchmetrics and
+# lightning-utilities and fetch torch-fidelity's copy of the same graph under another file name.
+FID_WEIGHTS_URL = ("https://github.com/mseitzer/pytorch-fid/releases/download/fid_weights/"
+                   "pt_inception-2015-12-05-6726825d.pth")   # = pytorch_fid.inception.FID_WEIGHTS_URL
+FID_WEIGHTS = FID_WEIGHTS_URL.rsplit("/", 1)[-1]
+ALEXNET_URL = "https://download.pytorch.org/models/alexnet-owt-7be5be79.pth"  # = AlexNet_Weights.IMAGENET1K_V1.url
+ALEXNET_WEIGHTS = ALEXNET_URL.rsplit("/", 1)[-1]
 
-    name = Inception_V3_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
+
+def _hub_file(name: str) -> Path:
+    """Where torch.hub's ``load_state_dict_from_url`` keeps (and first looks for) ``name``."""
     return Path(torch.hub.get_dir()) / "checkpoints" / name
 
 
+def inception_weights_path() -> Path:
+    """Where pytorch-fid looks for the FID Inception weights (torch.hub's cache; $TORCH_HOME moves it)."""
+    return _hub_file(FID_WEIGHTS)
+
+
+def _package_problem(module: str, extra: str) -> str | None:
+    if importlib.util.find_spec(module) is None:
+        return f"the '{module}' package is not installed (pip install 'colorlib[{extra}]')"
+    return None
+
+
+def _file_problem(path: Path, what: str, url: str) -> str | None:
+    """None if ``path`` holds a plain state dict; else one line: which file, and where to put it.
+    The packages read these files with ``weights_only=False``: checking them here with
+    ``weights_only=True`` means no code in a pickle ever runs."""
+    if not path.is_file():
+        return f"{what} {path.name} missing: download {url} to {path}; not downloaded automatically"
+    try:
+        torch.load(path, map_location="meta", weights_only=True)
+    except Exception as err:  # noqa: BLE001 - any unreadable file: one line, the metric skipped
+        return f"{what} {path} is not a plain state dict ({type(err).__name__}): replace it with {url}"
+    return None
+
+
 def fid_unavailable() -> str | None:
-    """None if FID can be computed offline, else the reason it cannot (checks the file only)."""
-    path = inception_weights_path()
-    return None if path.is_file() else f"Inception-v3 weights not in the torch.hub cache ({path}); not downloaded"
+    """None if FID can be computed offline, else the reason it cannot (one line)."""
+    return _package_problem("pytorch_fid", "fid") or _file_problem(
+        inception_weights_path(), "FID Inception weights", FID_WEIGHTS_URL)
 
 
-def inception_net(device: str = "cpu") -> torch.nn.Module:
-    """torchvision's Inception-v3 (IMAGENET1K_V1) from the local file, in eval mode on ``device``,
-    with its 2048-d pool features as output; build it only if ``fid_unavailable()`` is None.
-    Built as ``inception_v3(weights=…)`` builds it: ``transform_input=True`` maps ImageNet-normalized
-    input to the (x − ½)/½ scaling the ported Google weights were trained on."""
-    from torchvision.models import inception_v3
+@functools.lru_cache(maxsize=8)
+def _sha256(path: str, size: int, mtime: float) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
-    net = inception_v3(weights=None, aux_logits=True, init_weights=False, transform_input=True)
-    net.load_state_dict(torch.load(inception_weights_path(), map_location="cpu", weights_only=True))
-    net.fc = torch.nn.Identity()
-    return net.to(device).eval()
+
+def _weights_note(path: Path, published: str) -> str:
+    """``name`` (sha256 …) and whether it is the published file (its name carries its hash prefix)."""
+    if not path.is_file():
+        return f"{path.name} (not on disk)"
+    sha = _sha256(str(path), path.stat().st_size, path.stat().st_mtime)
+    same = sha.startswith(path.stem.rsplit("-", 1)[-1])
+    return f"{path.name} (sha256 {sha[:12]}…: {published if same else 'NOT the published file: not comparable'})"
+
+
+def fid_source() -> str:
+    """Which FID implementation and weights produce ``fid``: one line for metrics.md."""
+    version = importlib.metadata.version("pytorch-fid") if importlib.util.find_spec("pytorch_fid") else "(not installed)"
+    return (f"pytorch-fid {version} InceptionV3, 2048-d pool3 features of RGB resized to 299² (bilinear), weights "
+            f"{_weights_note(inception_weights_path(), 'the TF-Inception weights of published FIDs')}; Fréchet "
+            "distance in closed form (equal to pytorch_fid.calculate_frechet_distance). Biased upward for "
+            "N ≪ 2048 images: compare models on the same test set only")
+
+
+def inception_net(device: str = "cpu", dims: int = 2048) -> torch.nn.Module:
+    """pytorch-fid's ``InceptionV3`` (the FID network) returning the ``dims``-d features (2048:
+    pool3, the standard), in eval mode on ``device``; build it only if ``fid_unavailable()`` is None."""
+    from pytorch_fid.inception import InceptionV3
+
+    return InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[dims]]).to(device).eval()
 
 
 @torch.no_grad()
 def inception_features(rgb: np.ndarray, net: torch.nn.Module, device: str = "cpu",
                        batch_size: int = 16) -> np.ndarray:
-    """2048-d pool features (N×2048, float64) of uint8 RGB N×H×W×3, resized to 299² (bilinear)
-    and normalized with ImageNet mean/std as torchvision's Inception-v3 expects."""
-    mean = torch.tensor([0.485, 0.456, 0.406], device=device).view(1, 3, 1, 1)
-    std = torch.tensor([0.229, 0.224, 0.225], device=device).view(1, 3, 1, 1)
+    """FID features (N×dims, float64) of uint8 RGB N×H×W×3, as ``pytorch_fid.fid_score.get_activations``
+    computes them: RGB/255 into the network (which resizes to 299² and scales to [−1, 1] itself),
+    spatially averaged when the block is not pool3."""
     out = []
     for i in range(0, len(rgb), batch_size):
         x = torch.as_tensor(np.array(rgb[i:i + batch_size]), device=device)  # a writable copy
-        x = x.permute(0, 3, 1, 2).float().div(255.0)
-        x = torch.nn.functional.interpolate(x, size=(299, 299), mode="bilinear", align_corners=False)
-        out.append(net((x - mean) / std).double().cpu())
+        feats = net(x.permute(0, 3, 1, 2).float().div(255.0))[0]
+        if feats.shape[2:] != (1, 1):
+            feats = torch.nn.functional.adaptive_avg_pool2d(feats, (1, 1))
+        out.append(feats.flatten(1).cpu().double())
     return torch.cat(out).numpy()
-
-
-def frechet_distance(mu1: np.ndarray, sigma1: np.ndarray, mu2: np.ndarray, sigma2: np.ndarray) -> float:
-    """‖μ1 − μ2‖² + Tr(Σ1 + Σ2 − 2(Σ1Σ2)^½) between two Gaussians (the FID formula), from their
-    mean vectors and covariance matrices (uses a D×D matrix square root; see ``fid_from_features``)."""
-    from scipy import linalg
-
-    mu1, mu2 = np.atleast_1d(mu1), np.atleast_1d(mu2)
-    sigma1, sigma2 = np.atleast_2d(sigma1), np.atleast_2d(sigma2)
-    covmean = linalg.sqrtm(sigma1 @ sigma2)
-    if not np.isfinite(covmean).all():  # singular product: regularize as pytorch-fid does
-        eps = np.eye(len(sigma1)) * 1e-6
-        covmean = linalg.sqrtm((sigma1 + eps) @ (sigma2 + eps))
-    covmean = np.real(covmean)
-    return float(((mu1 - mu2) ** 2).sum() + np.trace(sigma1) + np.trace(sigma2) - 2.0 * np.trace(covmean))
 
 
 def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
@@ -199,7 +247,9 @@ def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
 
     Exact and cheap for any N: with Σk = AkAkᵀ (Ak the centred features / √(Nk − 1), D×Nk),
     Σ1Σ2 has the nonzero eigenvalues of (A1ᵀA2)(A1ᵀA2)ᵀ, so Tr((Σ1Σ2)^½) is the nuclear norm
-    of A1ᵀA2 — no D×D matrix square root, no singular-matrix trouble when N < D.
+    of A1ᵀA2 — no D×D matrix square root, no singular-matrix trouble when N < D. Where its
+    square root is well defined, ``pytorch_fid.fid_score.calculate_frechet_distance`` gives the
+    same number (tests/test_fid_lpips.py); for N < D it can fail or add ε to the diagonals.
     """
     f1, f2 = np.asarray(f1, dtype=np.float64), np.asarray(f2, dtype=np.float64)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(len(f1), len(f2)) < 2:
@@ -211,46 +261,51 @@ def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
     return float(mean_term + (a1 ** 2).sum() + (a2 ** 2).sum() - 2.0 * cross)
 
 
-def fid(real: np.ndarray, fake: np.ndarray, device: str = "cpu", net: torch.nn.Module | None = None) -> float:
-    """FID between two uint8 RGB sets with torchvision's Inception-v3 (IMAGENET1K_V1) pool features.
+def fid(real: np.ndarray, fake: np.ndarray, device: str = "cpu", net: torch.nn.Module | None = None,
+        dims: int = 2048) -> float:
+    """FID between two uint8 RGB sets (N×H×W×3) with pytorch-fid's Inception (``fid_source()``).
 
-    Not comparable to published FIDs (those use the TF-Inception weights of pytorch-fid) and
-    strongly biased upward for small sets (N ≪ 2048); compare models only on the same test set.
+    Strongly biased upward for small sets (N ≪ 2048): compare models only on the same test set.
     """
     if len(real) < 2 or len(fake) < 2:
         raise ValueError(f"FID needs at least 2 images per set, got {len(real)} and {len(fake)}")
-    net = net if net is not None else inception_net(device)
+    net = net if net is not None else inception_net(device, dims)
     return fid_from_features(inception_features(real, net, device), inception_features(fake, net, device))
 
 
-# ---------------------------------------------------------------- LPIPS (Zhang et al. 2018)
 def lpips_unavailable() -> str | None:
-    """None if LPIPS (AlexNet) can run offline, else why not: the ``lpips`` package and both its
-    linear-layer weights and torchvision's AlexNet weights must already be on disk."""
-    spec = importlib.util.find_spec("lpips")
-    if spec is None or not spec.origin:
-        return "the 'lpips' package is not installed"
-    lin = Path(spec.origin).parent / "weights" / "v0.1" / "alex.pth"
-    if not lin.is_file():
-        return f"LPIPS linear weights missing ({lin})"
-    from torchvision.models import AlexNet_Weights
+    """None if LPIPS (AlexNet, v0.1) can run offline, else why not (one line): the ``lpips``
+    package (it ships its linear layers, ``lpips/weights/v0.1/alex.pth``) and torchvision's
+    AlexNet weights in torch.hub's cache, which ``lpips.LPIPS(net="alex")`` would otherwise download."""
+    problem = _package_problem("lpips", "lpips")
+    lin = Path(importlib.util.find_spec("lpips").origin).parent / "weights" / "v0.1" / "alex.pth" if not problem else None
+    if lin is not None and not lin.is_file():
+        problem = f"LPIPS linear weights {lin} missing: reinstall the 'lpips' package"
+    return problem or _file_problem(_hub_file(ALEXNET_WEIGHTS), "AlexNet weights (for LPIPS)", ALEXNET_URL)
 
-    alex = Path(torch.hub.get_dir()) / "checkpoints" / AlexNet_Weights.IMAGENET1K_V1.url.rsplit("/", 1)[-1]
-    if not alex.is_file():
-        return f"AlexNet weights not in the torch.hub cache ({alex}); not downloaded"
-    return None
+
+def lpips_source() -> str:
+    """Which LPIPS implementation and weights produce ``lpips``: one line for metrics.md."""
+    version = importlib.metadata.version("lpips") if importlib.util.find_spec("lpips") else "(not installed)"
+    return (f"lpips {version}, LPIPS(net='alex', version='0.1') on RGB scaled to [−1, 1]: its linear layers "
+            f"weights/v0.1/alex.pth and torchvision's AlexNet "
+            f"{_weights_note(_hub_file(ALEXNET_WEIGHTS), 'the published ImageNet weights')}")
 
 
 def lpips_net(device: str = "cpu") -> torch.nn.Module:
     """LPIPS (AlexNet, v0.1) network; build it only if ``lpips_unavailable()`` is None."""
+    import warnings
+
     import lpips  # optional dependency, checked by lpips_unavailable()
 
-    return lpips.LPIPS(net="alex", verbose=False).to(device).eval()
+    with warnings.catch_warnings():  # lpips asks torchvision for alexnet(pretrained=True): deprecated, same file
+        warnings.simplefilter("ignore", UserWarning)
+        return lpips.LPIPS(net="alex", version="0.1", verbose=False).to(device).eval()
 
 
 @torch.no_grad()
 def lpips_distance(pred: np.ndarray, true: np.ndarray, net: torch.nn.Module, device: str = "cpu") -> np.ndarray:
-    """LPIPS per image between uint8 RGB sets N×H×W×3 (inputs scaled to [−1, 1] as LPIPS expects)."""
+    """LPIPS per image between uint8 RGB sets N×H×W×3 (inputs scaled to [−1, 1] as ``lpips.im2tensor``)."""
     p, t = (torch.as_tensor(np.ascontiguousarray(x), device=device).permute(0, 3, 1, 2).float().div(127.5).sub(1.0)
             for x in (pred, true))
     return net(p, t).flatten().double().cpu().numpy()

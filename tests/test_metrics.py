@@ -103,42 +103,17 @@ def test_paired_bootstrap_of_a_paper_size_test_set_stays_small():
     assert out["boot_lo"] == pytest.approx(out["t_lo"], abs=2e-4) and out["boot_hi"] == pytest.approx(out["t_hi"], abs=2e-4)
 
 
-def test_frechet_distance_one_dimensional_and_low_rank_agree():
-    # 1-D Gaussians N(0, 1) and N(3, 4): 9 + 1 + 4 − 2·√4 = 10
-    assert metrics.frechet_distance(np.array([0.0]), np.array([[1.0]]), np.array([3.0]), np.array([[4.0]])) \
-        == pytest.approx(10.0)
+def test_fid_from_features_by_hand_and_low_rank():
+    """1-D: (μ1 − μ2)² + σ1² + σ2² − 2σ1σ2 from the sample moments; identical sets give 0, also
+    with N < D (singular covariances). Agreement with pytorch-fid: tests/test_fid_lpips.py."""
     rng = np.random.default_rng(0)
-    f1, f2 = rng.normal(size=(40, 6)), rng.normal(1.0, 2.0, size=(30, 6))
-    direct = metrics.frechet_distance(f1.mean(0), np.cov(f1, rowvar=False), f2.mean(0), np.cov(f2, rowvar=False))
-    assert metrics.fid_from_features(f1, f2) == pytest.approx(direct, rel=1e-6)
+    a, b = rng.normal(size=(50, 1)), rng.normal(3.0, 2.0, size=(40, 1))
+    s1, s2 = a.std(ddof=1), b.std(ddof=1)
+    expected = (a.mean() - b.mean()) ** 2 + s1 ** 2 + s2 ** 2 - 2 * s1 * s2
+    assert metrics.fid_from_features(a, b) == pytest.approx(expected, rel=1e-12)
+    f1 = rng.normal(size=(40, 6))
     assert metrics.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
     few = rng.normal(size=(3, 50))  # N < D: singular covariances are fine
     assert metrics.fid_from_features(few, few) == pytest.approx(0.0, abs=1e-9)
-
-
-def test_fid_only_with_local_weights_and_end_to_end(tmp_path, monkeypatch):
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    reason = metrics.fid_unavailable()
-    assert reason is not None and "not downloaded" in reason and str(tmp_path) in reason
-    # Put an Inception-v3 state dict (random init: real network, untrained) where the cache is.
-    from torchvision.models import inception_v3
-
-    torch.manual_seed(0)
-    path = metrics.inception_weights_path()
-    path.parent.mkdir(parents=True)
-    # init_weights=True: with PyTorch's default init the pool features vanish (~1e-6) for any input
-    torch.save(inception_v3(weights=None, aux_logits=True, init_weights=True).state_dict(), path)
-    assert metrics.fid_unavailable() is None
-    net = metrics.inception_net("cpu")
-    # the same network torchvision builds from these weights (its transform_input=True included),
-    # read from the file just written — the file exists, so nothing is downloaded
-    from torchvision.models import Inception_V3_Weights
-
-    ref = inception_v3(weights=Inception_V3_Weights.IMAGENET1K_V1)
-    ref.fc = torch.nn.Identity()
-    x = torch.randn(1, 3, 299, 299)
-    with torch.no_grad():
-        torch.testing.assert_close(net(x), ref.eval()(x))
-    imgs = np.concatenate([_photo(64), 255 - _photo(64)])  # one forward pass per set (slow on CPU)
-    value = metrics.fid(imgs, np.repeat(imgs[..., :1], 3, -1), net=net)
-    assert np.isfinite(value) and value > 0
+    with pytest.raises(ValueError, match="N ≥ 2"):
+        metrics.fid_from_features(few[:1], few)
