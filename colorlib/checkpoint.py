@@ -54,15 +54,18 @@ def _first_sentence(err: Exception) -> str:
     return f"{type(err).__name__}: {text}" if text else type(err).__name__  # e.g. "KeyError: '105'"
 
 
-def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
-    """Load a colorlib checkpoint with ``weights_only=True``; one clear error if it cannot be used."""
+def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = False) -> dict:
+    """Load a colorlib checkpoint with ``weights_only=True``; one clear error if it cannot be used.
+
+    ``mmap=True`` leaves the tensors on disk, mapped and read on first use (inference reads only
+    G's pages, never D's or the optimizers')."""
     path = Path(path)
     if path.is_dir():
         raise CheckpointError(f"{path}: is a folder; pass the checkpoint.pt file inside a run folder")
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file")
     try:
-        ckpt = torch.load(path, map_location=map_location, weights_only=True)
+        ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as err:
         raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not saved "
                               f"by colorlib): {_first_sentence(err)}") from None
@@ -72,23 +75,6 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu") -> dict:
 
 
 _TENSOR_KEYS = ("G", "D", "opt_G", "opt_D", "rng")  # a checkpoint's tensors: never in the info dict
-
-
-def _mapped_checkpoint(path: Path) -> dict:
-    """A colorlib checkpoint opened with ``torch.load(mmap=True, weights_only=True)``: its tensors
-    stay on disk (mapped, read on first use), so reading only G never reads D or the optimizers."""
-    if path.is_dir():
-        raise CheckpointError(f"{path}: is a folder; pass the checkpoint.pt file inside a run folder")
-    if not path.is_file():
-        raise CheckpointError(f"{path}: no such checkpoint file")
-    try:
-        ckpt = torch.load(path, mmap=True, weights_only=True, map_location="cpu")
-    except Exception as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not saved "
-                              f"by colorlib): {_first_sentence(err)}") from None
-    if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: not a colorlib checkpoint (expected format {FORMAT!r})")
-    return ckpt
 
 
 def generator_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
@@ -104,7 +90,7 @@ def generator_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
         from .export import read_export
 
         return read_export(path)
-    ckpt = _mapped_checkpoint(path)
+    ckpt = load_checkpoint(path, mmap=True)
     if not isinstance(ckpt.get("G"), dict):
         raise CheckpointError(f"{path}: holds no generator weights (no 'G' entry); is it a colorlib training checkpoint?")
     return ckpt["G"], {k: v for k, v in ckpt.items() if k not in _TENSOR_KEYS}
@@ -179,7 +165,7 @@ def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
     """Restore a :func:`save_training` checkpoint into ``step`` and this process's RNGs; return
     the run's state. Loaded onto the CPU: ``step.load_state_dict`` places weights and Adam
     moments on the run's device, and RNG states must be CPU tensors wherever the run is."""
-    from .config import Config
+    from .config import Config, shown
 
     ck = load_checkpoint(path, map_location="cpu")
     if ck["generator"] != cfg.generator:
@@ -195,6 +181,6 @@ def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
     else:
         seed_all(cfg.seed + 1000 * ck["epoch"] + rt.rank)
         log(f"note: resumed on {rt.world} processes, checkpoint has {len(states)}: dropout RNG reseeded")
-    log(f"resumed {path} at epoch {ck['epoch']}")
+    log(f"resumed {shown(path)} at epoch {ck['epoch']}")
     return RunState(ck["epoch"], ck.get("iteration", 0), list(ck["history"]), ck.get("encoder_init", "n/a"),
                     ck.get("train_split", {}))

@@ -96,6 +96,22 @@ def split_mismatches(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tupl
     return out
 
 
+def check_held_out(cfg, checkpoints: dict[tuple[str, int], dict]) -> None:
+    """Refuse, in one line, to score a run on test images it was trained on: its recorded
+    ``train_split`` identities (see :class:`colorlib.checkpoint.RunState`) must not meet the
+    current test split's (``colorlib.data.split_ids``). Runs that recorded none (older
+    checkpoints) are left to :func:`split_mismatches`' warning."""
+    from .data import split_ids
+
+    test = split_ids(cfg, "test")
+    for (gen, seed), ckpt in checkpoints.items():
+        seen = test.intersection((ckpt.get("train_split") or {}).get("ids") or ())
+        if seen:
+            raise EvaluationError(f"{gen} seed {seed} was trained on {len(seen)} of these {len(test)} test images "
+                                  f"(e.g. {sorted(seen)[0]}): its scores would not be held-out scores; evaluate it "
+                                  f"on the split it was trained with, or train it again on this one")
+
+
 def run_warnings(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[str, int], str]:
     """{(generator, seed): warning} for the runs whose numbers are not the paper's setting: another
     data split (:func:`split_mismatches`), or a ResNet encoder not started from ImageNet (§4.2)."""

@@ -41,8 +41,8 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import metrics
-from .eval_runs import EvaluationError, find_runs, load_runs, log, run_warnings, split_mismatches
+from . import metrics, provenance
+from .eval_runs import EvaluationError, check_held_out, find_runs, load_runs, log, run_warnings, split_mismatches
 from .lab import lab_from_uint8, rgb_from_normalized, uint8_from_rgb
 from .names import BASELINES, GENERATORS, MODES, run_name
 from .predictors import Job, build_jobs, evaluation_mode, predict_ab, train_median_ab
@@ -164,6 +164,7 @@ def evaluate(cfg, generators: Iterable[str] = GENERATORS, seeds: Iterable[int] |
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
     device = cfg.resolve_device()
     networks, checkpoints, unusable = load_runs(find_runs(cfg, generators, seeds), device)
+    check_held_out(cfg, checkpoints)
     test_images, train_images = load_images(cfg, "test"), load_images(cfg, "train")
     median_ab = train_median_ab(train_images)
     per_image, set_df, preds = evaluate_arrays(test_images, networks, median_ab, modes, device, cfg.batch_size,
@@ -173,7 +174,8 @@ def evaluate(cfg, generators: Iterable[str] = GENERATORS, seeds: Iterable[int] |
         log(f"evaluate: warning: {gen} seed {seed} {text}")
         sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
         set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
-    summary = write_results(cfg.results_dir, per_image, set_df, preds)
+    record = provenance.collect(cfg, {run_name(g, s): ck.get("config") for (g, s), ck in checkpoints.items()}, device)
+    summary = write_results(cfg.results_dir, per_image, set_df, preds, record)
     if unusable:
         raise CheckpointError(f"{len(unusable)} run(s) unusable (the others were evaluated and written): "
                               + "; ".join(unusable))

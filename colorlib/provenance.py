@@ -50,6 +50,16 @@ def _device(device: str) -> str:
     return f"CPU: {platform.processor() or platform.machine()}"
 
 
+def _command(argv: list[str]) -> str:
+    """The command line, paths shown relative to the project (a notebook kernel: said so, since
+    its argv is the kernel's, with a temporary connection file)."""
+    from .config import shown
+
+    if argv and Path(argv[0]).name.startswith("ipykernel"):
+        return "a Jupyter notebook (papermill or JupyterLab)"
+    return " ".join(shown(a) if a.startswith("/") else a for a in argv)
+
+
 def collect(cfg, runs: dict[str, dict], device: str = "cpu", command: list[str] | None = None) -> dict:
     """The provenance of results evaluated under ``cfg`` from ``runs`` ({run name: Config dict})."""
     import numpy
@@ -60,7 +70,7 @@ def collect(cfg, runs: dict[str, dict], device: str = "cpu", command: list[str] 
 
     return {
         "git": git_state(project_root()),
-        "command": " ".join(command if command is not None else sys.argv),
+        "command": _command(list(command if command is not None else sys.argv)),
         "runs": runs,
         "software": {"python": platform.python_version(), "torch": torch.__version__,
                      "torchvision": torchvision.__version__, "numpy": numpy.__version__,

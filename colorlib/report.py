@@ -6,6 +6,7 @@ atomically (temp file + rename), so an interrupted run never leaves a half-writt
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 from pathlib import Path
@@ -102,7 +103,8 @@ def _table(summary: pd.DataFrame, kinds: tuple[str, ...], with_sd: bool) -> str:
     return markdown_table(pd.DataFrame(rows))
 
 
-def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str) -> str:
+def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str,
+                     provenance: dict | None = None) -> str:
     """metrics.md: the summary (mean ± sd over seeds, baselines, the paper), per-run rows, notes.
 
     Its title is a ``##`` heading and its sections ``###``: a notebook embeds it under its own
@@ -133,6 +135,10 @@ def metrics_markdown(summary: pd.DataFrame, skipped: dict[str, str], title: str)
         if r["note"] and r["kind"] != "paper (§6)":
             where = f" seed {r['seed']} [{r['mode']}]" if r["kind"] == "run" else ""
             parts.append(f"- {display_name(r['model'])}{where}: {r['note']}.")
+    if provenance:
+        from .provenance import summary_lines
+
+        parts += ["\n### Provenance (full record: provenance.json)\n", *summary_lines(provenance)]
     return "\n".join(parts) + "\n"
 
 
@@ -199,14 +205,18 @@ def comparison_markdown(per_image: pd.DataFrame) -> str:
 
 
 def write_results(results_dir: str | os.PathLike, per_image: pd.DataFrame, sets: pd.DataFrame,
-                  predictions: dict[str, np.ndarray]) -> pd.DataFrame:
-    """Write per_image.csv, metrics.csv, metrics.md, comparison.md and predictions_*.npy (removing
-    predictions_*.npy of runs this evaluation does not hold); return the summary (:func:`summarize`)."""
+                  predictions: dict[str, np.ndarray], provenance: dict | None = None) -> pd.DataFrame:
+    """Write per_image.csv, metrics.csv, metrics.md, comparison.md, predictions_*.npy (removing
+    predictions_*.npy of runs this evaluation does not hold) and, if given, provenance.json
+    (summarized at the end of metrics.md); return the summary (:func:`summarize`)."""
     out = Path(results_dir)
     summary = summarize(per_image, sets)
     atomic_write(out / "per_image.csv", per_image.to_csv(index=False))
     atomic_write(out / "metrics.csv", summary.to_csv(index=False))
-    atomic_write(out / "metrics.md", metrics_markdown(summary, sets.attrs.get("skipped", {}), f"profile `{out.name}`"))
+    if provenance is not None:
+        atomic_write(out / "provenance.json", json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n")
+    atomic_write(out / "metrics.md", metrics_markdown(summary, sets.attrs.get("skipped", {}), f"profile `{out.name}`",
+                                                      provenance))
     atomic_write(out / "comparison.md", comparison_markdown(per_image))
     for name, images in predictions.items():
         buf = io.BytesIO()

@@ -5,6 +5,8 @@ the numbers it wrote are checked against independent computations.
 """
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 
 import numpy as np
@@ -296,3 +298,42 @@ def test_tables_nest_under_a_notebook_chapter(evaluated):
         headings = [line for line in (cfg.results_dir / name).read_text().splitlines() if line.startswith("#")]
         assert headings[0].startswith("## ") and all(h.startswith("### ") for h in headings[1:]), name
         assert [s for s in sections if not any(h.startswith(f"### {s}") for h in headings)] == [], name
+
+
+def test_provenance_is_recorded_and_summarized(evaluated):
+    cfg, _, _, _ = evaluated
+    record = json.loads((cfg.results_dir / "provenance.json").read_text())
+    assert set(record) >= {"git", "command", "runs", "software", "device", "data"}
+    assert set(record["runs"]) == {run_name(g, 0) for g in GENERATORS}
+    assert record["software"]["torch"] == torch.__version__
+    assert record["data"]["manifest_sha256"] == hashlib.sha256((cfg.data_dir / "manifest.csv").read_bytes()).hexdigest()
+    md = (cfg.results_dir / "metrics.md").read_text()
+    assert "### Provenance" in md and f"torch {torch.__version__}" in md
+
+
+def test_a_run_is_not_scored_on_images_it_trained_on(tmp_path):
+    """A folder split changed after training (more test images: some of the run's train images
+    are test images now): evaluate refuses that run in one line instead of scoring it."""
+    from PIL import Image
+
+    from colorlib.data import prepare
+    from colorlib.train import train
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(6):
+        Image.fromarray(rng.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(photos / f"p{i}.png")
+    base = dict(source="folder", folder=str(photos), image_size=64, generator="resnet", pretrained="none",
+                epochs=1, batch_size=2, data_root=str(tmp_path / "data"), run_root=str(tmp_path / "runs"),
+                results_root=str(tmp_path / "results"))
+    cfg = Config.from_profile("smoke", n_train=4, n_test=2, **base)
+    prepare(cfg, progress=False)
+    train(cfg, progress=False)
+    moved = cfg.replace(n_train=3, n_test=3)
+    prepare(moved, progress=False)
+    with pytest.raises(ev.EvaluationError, match=r"resnet seed 0 was trained on 1 of these 3 test images"):
+        ev.evaluate(moved, generators=["resnet"], progress=False)
+    assert not (tmp_path / "results" / "smoke" / "metrics.csv").exists()
+    prepare(cfg, progress=False)
+    ev.evaluate(cfg, generators=["resnet"], progress=False)  # its own split: scored

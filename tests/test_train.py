@@ -320,6 +320,10 @@ def test_sample_grids_every_n_epochs(roots):
 
     with Image.open(cfg.run_dir / "samples" / "epoch_0003.png") as img:
         assert img.size == (64 * 2, 64)  # one row of the (2) held-out test images
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator  # a dev extra
+
+    events = EventAccumulator(str(cfg.run_dir / "tensorboard")).Reload()
+    assert len(events.Scalars("loss/g_l1")) == 3 and len(events.Images("held-out samples")) == 2
 
 
 @pytest.mark.parametrize("generator", ["unet", "resnet"])
