@@ -118,7 +118,7 @@ def run_warnings(cfg, checkpoints: dict[tuple[str, int], dict]) -> dict[tuple[st
     notes = split_mismatches(cfg, checkpoints)
     for key, ckpt in checkpoints.items():
         if str(ckpt.get("encoder_init", "")).startswith("random"):
-            text = f"its ResNet encoder started from {ckpt['encoder_init']}, NOT the paper's ImageNet weights"
+            text = f"started its ResNet encoder from {ckpt['encoder_init']}, NOT the paper's ImageNet weights"
             notes[key] = f"{notes[key]}; {text}" if key in notes else text
     return notes
 
