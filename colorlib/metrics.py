@@ -26,6 +26,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .config import shown
+
 __all__ = [
     "PAPER_L1", "ab_l1", "psnr", "ssim", "colorfulness", "paired_difference",
     "FID_WEIGHTS_URL", "FID_WEIGHTS", "ALEXNET_URL", "ALEXNET_WEIGHTS", "inception_weights_path", "fid_unavailable", "fid_source", "inception_net",
@@ -177,11 +179,11 @@ def _file_problem(path: Path, what: str, url: str) -> str | None:
     The packages read these files with ``weights_only=False``: checking them here with
     ``weights_only=True`` means no code in a pickle ever runs."""
     if not path.is_file():
-        return f"{what} {path.name} missing: download {url} to {path}; not downloaded automatically"
+        return f"{what} {path.name} missing: download {url} to {shown(path)}; not downloaded automatically"
     try:
         torch.load(path, map_location="meta", weights_only=True)
     except Exception as err:  # noqa: BLE001 - any unreadable file: one line, the metric skipped
-        return f"{what} {path} is not a plain state dict ({type(err).__name__}): replace it with {url}"
+        return f"{what} {shown(path)} is not a plain state dict ({type(err).__name__}): replace it with {url}"
     return None
 
 
