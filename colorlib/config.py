@@ -272,7 +272,7 @@ PROFILES: dict[str, dict] = {
                   require_pretrained=True, checkpoint_every=10, sample_every=10, device="cuda"),
     # CPU demonstration on the photos bundled with scikit-image: a few minutes on 2 cores.
     # Test images: one held-out quadrant of each of the 8 photos (see colorlib.data.bundled).
-    "demo": dict(source="bundled", n_train=64, n_test=8, epochs=12, batch_size=4, checkpoint_every=4, device="cpu"),
+    "demo": dict(source="bundled", n_train=64, n_test=8, epochs=18, batch_size=4, checkpoint_every=6, device="cpu"),
     # Tests and nbval: seconds on a CPU.
     "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu",
                   pretrained="none"),

@@ -53,6 +53,12 @@ def _say(line: str) -> None:
     print(line, flush=True)
 
 
+def _photo_name(image_id: str) -> str:
+    """A row label's photo: the manifest id without its region and crop number
+    ("coffee/test-region#0" → "coffee")."""
+    return image_id.split("/")[0].split("#")[0]
+
+
 def _skip(name: str, reason: str) -> None:
     _say(f"figures: skipping {name}: {reason}")
 
@@ -147,7 +153,7 @@ def make_figures(cfg) -> list[Path]:
         n_test = int(per_image["image"].max()) + 1 if per_image is not None else None
         photos = _photos(out, n, n_test)
         rows = fig7_rows(n, [photo for _, photo in photos] if photos else None)
-        labels = [f"test {i}" + (f": {photos[i][0]}" if photos else "") for i in rows]
+        labels = [f"test {i}" + (f": {_photo_name(photos[i][0])}" if photos else "") for i in rows]
         fig = fig7_comparison(original[rows], {k: v[rows] for k, v in preds.items()},
                               {k: v[rows] for k, v in l1.items() if len(v) > max(rows)}, labels)
         made.append(save_figure(fig, out / "fig7_comparison.png"))

@@ -119,17 +119,17 @@ def fig7_comparison(original: np.ndarray, predictions: dict[str, np.ndarray],
     panel = 1.8  # inches: ~270 px at 150 dpi, about the networks' 256
     fig = _figure(panel * len(cols) + 0.4, (panel + 0.3) * n + 0.5)
     axes = fig.subplots(n, len(cols), squeeze=False)
-    for j, (title, images) in enumerate(cols):
+    for j, (column, images) in enumerate(cols):
         for i in range(n):
             ax = axes[i, j]
             ax.imshow(images[i])
             _no_ticks(ax)
             if i == 0:
-                ax.set_title(title, fontsize=11)
+                ax.set_title(column, fontsize=11)
             if j == 0 and row_labels is not None and i < len(row_labels):
                 ax.set_ylabel(row_labels[i], fontsize=10)
-            if l1 and title in l1 and i < len(l1[title]):
-                ax.set_xlabel(f"L1 = {l1[title][i]:.4f}", fontsize=10)
+            if l1 and column in l1 and i < len(l1[column]):
+                ax.set_xlabel(f"L1 = {l1[column][i]:.4f}", fontsize=10)
     fig.suptitle(title, fontsize=12)
     return fig
 

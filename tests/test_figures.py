@@ -62,6 +62,7 @@ def test_fig7_grid_rows_columns_and_l1_labels():
     assert [ax.get_xlabel() for ax in grid[:, 2]] == ["L1 = 0.1000", "L1 = 0.2000", "L1 = 0.3000"]
     assert [ax.get_xlabel() for ax in grid[:, 3]] == ["", "", ""]  # no L1 given for the ResNet
     assert [ax.get_ylabel() for ax in grid[:, 0]] == ["test 0: a", "test 4: b", "test 5: c"]
+    assert fig._suptitle.get_text().startswith("Fig. 7")  # not the last column's name
     texts = [ax.title for ax in grid[0]] + [ax.xaxis.label for ax in grid[:, 2]] + [grid[0, 0].yaxis.label]
     assert min(t.get_fontsize() for t in texts) >= 10  # legible when projected
     gray = grid[1, 1].get_images()[0].get_array()  # the grayscale column holds R = G = B
@@ -185,7 +186,7 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys, mon
             assert round(im.info["dpi"][0]) >= 150 and (out / name).stat().st_size < 3e6
             assert np.asarray(im.convert("L")).std() > 5  # not a blank canvas
     [(original, preds, l1, labels)] = drawn  # one row per photo: coffee#1 is another crop of test 0's photo
-    assert labels == ["test 0: coffee#0", "test 1: ihc#0"] and len(original) == len(preds["U-Net"]) == 2
+    assert labels == ["test 0: coffee", "test 1: ihc"] and len(original) == len(preds["U-Net"]) == 2
     np.testing.assert_allclose(l1["U-Net"], [0.09, 0.10])
     printed = capsys.readouterr()
     assert "skipping fig8_resnet_losses.png: no " in printed.out and "resnet-seed0" in printed.out
