@@ -23,7 +23,10 @@ __all__ = ["git_state", "file_sha256", "collect", "summary_lines"]
 
 
 def git_state(folder: str | Path) -> dict:
-    """{"commit": sha or None, "dirty": bool or None} of the git checkout holding ``folder``."""
+    """{"commit": sha or None, "dirty": bool or None} of the git checkout holding ``folder``.
+
+    ``dirty``: tracked files outside ``results/`` differ from the commit — changed code or
+    notebooks; the results being written (a demo rewrites its committed record) do not count."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
@@ -32,7 +35,7 @@ def git_state(folder: str | Path) -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no") if commit else None
+    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results") if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 
@@ -84,7 +87,7 @@ def summary_lines(p: dict) -> list[str]:
     """metrics.md's closing section: the provenance in a few lines."""
     git = p["git"]
     code = "not a git checkout" if not git["commit"] else (
-        f"commit `{git['commit'][:12]}`" + (" **with uncommitted changes**" if git["dirty"] else ""))
+        f"commit `{git['commit'][:12]}`" + (" **with uncommitted code changes**" if git["dirty"] else ""))
     sw = p["software"]
     cuda = f", CUDA {sw['cuda']}, cuDNN {sw['cudnn']}" if sw.get("cudnn") else ""
     seeds = ", ".join(sorted(p["runs"]))
