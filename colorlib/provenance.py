@@ -2,7 +2,9 @@
 
 ``provenance.json`` (written by evaluate beside metrics.md, summarized at its end) records
 
-    git        commit, and whether the working tree had uncommitted changes (``dirty``)
+    git        the last commit that changed the code (colorlib/, Makefile, pyproject.toml, the lock)
+               and whether that code has uncommitted changes (``dirty``)
+    notebooks_sha256  a digest of the notebooks' code cells
     command    the command line of the process that wrote the results
     runs       the full Config of every evaluated run (from its checkpoint), by run name
     software   Python, torch, torchvision, numpy, CUDA, cuDNN versions
@@ -22,11 +24,16 @@ from pathlib import Path
 __all__ = ["git_state", "file_sha256", "collect", "summary_lines"]
 
 
-def git_state(folder: str | Path) -> dict:
-    """{"commit": sha or None, "dirty": bool or None} of the git checkout holding ``folder``.
+# What computes the results: a results folder records the last commit that changed these, so
+# committing the record itself (results/, notebook outputs, README) does not make it stale.
+CODE_PATHS = ("colorlib", "Makefile", "pyproject.toml", "requirements.lock")
+CHECKOUT = Path(__file__).resolve().parent.parent  # the source tree this code runs from
 
-    ``dirty``: tracked files outside ``results/`` differ from the commit — changed code or
-    notebooks; the results being written (a demo rewrites its committed record) do not count."""
+
+def git_state(folder: str | Path) -> dict:
+    """{"commit": the last commit that changed CODE_PATHS (or None), "dirty": whether they have
+    uncommitted changes now (or None)} of the git checkout at ``folder``. The notebooks' code is
+    recorded apart (:func:`notebooks_sha256`): their committed outputs change with every run."""
     def git(*args: str) -> str | None:
         try:
             out = subprocess.run(["git", "-C", str(folder), *args], capture_output=True, text=True, timeout=10)
@@ -34,9 +41,26 @@ def git_state(folder: str | Path) -> dict:
             return None
         return out.stdout.strip() if out.returncode == 0 else None
 
-    commit = git("rev-parse", "HEAD")
-    status = git("status", "--porcelain", "--untracked-files=no", "--", ".", ":!results") if commit else None
+    commit = git("log", "-1", "--format=%H", "--", *CODE_PATHS) or None
+    status = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS) if commit else None
     return {"commit": commit, "dirty": None if status is None else bool(status)}
+
+
+def notebooks_sha256(folder: str | Path) -> str | None:
+    """sha256 of the code cells of ``folder``'s notebooks (sources only, outputs ignored)."""
+    import json
+
+    files = sorted(Path(folder).glob("*.ipynb"))
+    if not files:
+        return None
+    digest = hashlib.sha256()
+    for path in files:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        digest.update(path.name.encode() + b"\0")
+        for cell in cells:
+            if cell.get("cell_type") == "code":
+                digest.update("".join(cell.get("source", "")).encode("utf-8") + b"\0")
+    return digest.hexdigest()
 
 
 def file_sha256(path: str | Path) -> str | None:
@@ -69,10 +93,9 @@ def collect(cfg, runs: dict[str, dict], device: str = "cpu", command: list[str] 
     import torch
     import torchvision
 
-    from .config import project_root
-
     return {
-        "git": git_state(project_root()),
+        "git": git_state(CHECKOUT),
+        "notebooks_sha256": notebooks_sha256(CHECKOUT / "notebooks"),
         "command": _command(list(command if command is not None else sys.argv)),
         "runs": runs,
         "software": {"python": platform.python_version(), "torch": torch.__version__,
@@ -87,7 +110,7 @@ def summary_lines(p: dict) -> list[str]:
     """metrics.md's closing section: the provenance in a few lines."""
     git = p["git"]
     code = "not a git checkout" if not git["commit"] else (
-        f"commit `{git['commit'][:12]}`" + (" **with uncommitted code changes**" if git["dirty"] else ""))
+        f"code of commit `{git['commit'][:12]}`" + (" **with uncommitted changes**" if git["dirty"] else ""))
     sw = p["software"]
     cuda = f", CUDA {sw['cuda']}, cuDNN {sw['cudnn']}" if sw.get("cudnn") else ""
     seeds = ", ".join(sorted(p["runs"]))
