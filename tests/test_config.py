@@ -141,14 +141,30 @@ def test_cli_options(clean_colorlib_env):
     assert config_from_args(parser.parse_args([])).profile == "smoke"
 
 
-def test_resolve_device():
+def test_resolve_device(monkeypatch):
+    """auto: CUDA, then Apple's MPS, then the CPU (MPS cannot run here: the choice is tested by
+    faking what torch reports); a device that is not there is one line."""
     import torch
 
     assert Config(device="cpu").resolve_device() == "cpu"
     assert Config(device="auto").resolve_device() == ("cuda" if torch.cuda.is_available() else "cpu")
-    if not torch.cuda.is_available():
-        with pytest.raises(RuntimeError, match="device=cpu"):
-            Config(device="cuda").resolve_device()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert Config(device="auto").resolve_device() == "mps"
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert Config(device="auto").resolve_device() == "cpu"
+    for device in ("cuda", "cuda:1", "mps"):
+        with pytest.raises(ValueError, match=rf"device='{device}' is not available here; use device=auto"):
+            Config(device=device).resolve_device()
+
+
+def test_image_sizes_each_generator_takes():
+    Config(image_size=256).check_image_size()
+    Config(image_size=64).check_image_size("resnet")
+    with pytest.raises(ValueError, match=r"image_size=64: the unet generator cannot take it \(U-Net: multiples of 256"):
+        Config(image_size=64).check_image_size("unet")
+    with pytest.raises(ValueError, match="image_size=100: no generator takes it"):
+        Config(image_size=100).check_image_size()
 
 
 def test_plain_config_is_plain_data():
@@ -168,6 +184,11 @@ def test_plain_config_is_plain_data():
     ("l1_pretrain_epochs=-3", "l1_pretrain_epochs=-3"), ("lr=0", "need lr > 0"), ("lr=nan", "need lr > 0"),
     ("amp=fp16", "amp='fp16': choose one of auto, bf16, off"), ("channels_last=yes", "channels_last='yes'"),
     ("generator=vgg", "generator='vgg'"), ("source=web", "source='web'"), ("n_train=-1", "n_train=-1"),
+    ("seed=-1", "seed=-1: must be a whole number in [0, 2**32 − 1]"), ("seed=4294967296", "seed=4294967296"),
+    ("split_seed=-3", "split_seed=-3"), ("device=gpu", "device='gpu': choose auto, cpu, mps, cuda or cuda:N"),
+    ("device=cuda:x", "device='cuda:x'"), ("lr=inf", "lr=inf: must be a finite number"),
+    ("lambda_l1=inf", "lambda_l1=inf: must be a finite number"), ("init_std=inf", "init_std=inf"),
+    ("sample_every=-1", "sample_every=-1: must be ≥ 0"),
 ])
 def test_values_no_run_could_use_are_refused(item, message):
     """A bad --set value is one line naming it — never a traceback mid-run, or a 'done' run that
