@@ -25,9 +25,10 @@ Inference
     colorizer   Colorizer: full-resolution colorization of one photo
     colorize    the ``colorize`` verb: many photos, robust names and errors
     images      reading real-world image files; the square resize shared with training
+    export      a trained generator alone as safetensors (and hubconf.py for torch.hub)
 
 Plumbing
-    checkpoint, history, samples, runlock, files, runtime, pretrained, errors, provenance,
+    checkpoint, history, samples, runlock, files, inputs, runtime, pretrained, errors, provenance,
     bench, parallel, rehearsal, gpu_check, __main__ (the CLI: ``python -m colorlib -h``)
 
 Importing colorlib imports nothing heavy; use ``from colorlib import lab, models`` etc.
