@@ -21,6 +21,15 @@ import pytest
 import torch
 
 
+def interruptible() -> None:
+    """``preexec_fn`` for a child that a test interrupts with SIGINT: a shell that starts
+    ``make test`` in the background (``make test &``) makes its children ignore SIGINT, and
+    Python then never raises KeyboardInterrupt; restore the default before the child starts."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 @pytest.fixture
 def clean_colorlib_env(monkeypatch):
     """No ``COLORLIB_*`` / ``TORCH_HOME`` from the caller's shell leaks into the test."""

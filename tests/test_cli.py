@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 from colorlib.__main__ import VERBS
+from conftest import interruptible
 
 
 def test_ctrl_c_is_one_line():
@@ -14,7 +15,8 @@ def test_ctrl_c_is_one_line():
     code = ("import sys, time; from colorlib.__main__ import main; import colorlib.bench as b\n"
             "def slow(argv):\n    print('ready', flush=True); time.sleep(60)\n"
             "b.main = slow; sys.exit(main(['bench']))")
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     assert proc.stdout.readline().strip() == "ready"  # inside the verb, imports done: no race
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from conftest import interruptible
 from colorlib.__main__ import main as cli
 from colorlib.config import Config
 from colorlib.data import DataError, load_images, prepare
@@ -293,7 +294,8 @@ def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):
     subprocess.run([*common, "--set", "n_train=2"], check=True, capture_output=True)
     data = tmp_path / "data" / "smoke"
     old = {p.name: p.read_bytes() for p in data.iterdir()}
-    proc = subprocess.Popen([*common, "--set", "n_train=100000"], stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([*common, "--set", "n_train=100000"], stderr=subprocess.PIPE, text=True,
+                            preexec_fn=interruptible)
     deadline = time.monotonic() + 30
     while not (data / ".train.npy.tmp").exists() and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.02)
