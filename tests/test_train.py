@@ -299,7 +299,7 @@ def test_one_writer_per_run(roots):
     first one finishes unharmed."""
     from colorlib.runlock import RunInUseError
 
-    cfg = tiny_cfg(roots, "locked", epochs=40)
+    cfg = tiny_cfg(roots, "locked", epochs=12)
     first = run_cli(["train", *cli_args(cfg)])
     lock = cfg.run_dir / ".lock"
     deadline = time.time() + 120
@@ -308,7 +308,7 @@ def test_one_writer_per_run(roots):
     with pytest.raises(RunInUseError, match=rf"in use by another training \(PID {first.pid}\)"):
         train(cfg, resume=True, progress=False)
     finish(first)
-    assert load_checkpoint(cfg.run_dir / "checkpoint.pt")["epoch"] == 40
+    assert load_checkpoint(cfg.run_dir / "checkpoint.pt")["epoch"] == 12
 
 
 def test_sample_grids_every_n_epochs(roots):
