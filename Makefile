@@ -50,7 +50,8 @@ $(STAMP): pyproject.toml $(wildcard $(LOCK))
 setup: $(STAMP)  ## create .venv and install colorlib with its dev extras (versions from requirements.lock)
 
 lock: setup  ## refresh requirements.lock from .venv (after changing dependencies; commit it with the results)
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e ' > $(LOCK)
+	{ echo "# pip constraints: the versions the recorded results were made with (make lock; Python $$($(PY) -c 'import platform; print(platform.python_version())'))"; \
+	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e '; } > $(LOCK)
 
 test: unit-test nbval  ## unit tests (the rehearsal and parallel runs included), then the notebooks under nbval
 unit-test: setup
