@@ -55,20 +55,10 @@ def _batch(n: int = 4):
 
 @pytest.mark.parametrize("generator", ["unet", "resnet"])
 def test_bf16_step_agrees_with_fp32(roots, generator):
+    from conftest import assert_bf16_agrees_with_fp32
+
     images, flips = _batch()
-    out = {}
-    for amp in ("off", "bf16"):
-        step = _step(_cfg(roots, generator=generator, amp=amp, channels_last="off"))
-        step.G.eval()
-        L, _ = step.inputs(images, flips)
-        with torch.no_grad(), torch.autocast("cuda", torch.bfloat16, enabled=amp == "bf16"):
-            ab = step.G(L).float()
-        step.train()
-        step(images, flips)
-        out[amp] = (ab, step.take_means(1))
-    assert (out["off"][0] - out["bf16"][0]).abs().max().item() < 0.05
-    for key in ("d_loss", "g_bce", "g_l1"):
-        assert out["bf16"][1][key] == pytest.approx(out["off"][1][key], rel=0.05), key
+    assert_bf16_agrees_with_fp32(lambda **kw: _cfg(roots, generator=generator, **kw), images, flips, CUDA)
 
 
 def test_channels_last_and_compile_match_the_plain_forward(roots):
