@@ -41,15 +41,15 @@ def sample_images(cfg) -> np.ndarray | None:
 
 
 @torch.no_grad()
-def save_samples(G: nn.Module, images: np.ndarray, path: Path, device: torch.device) -> np.ndarray:
-    """Colorize ``images`` with ``G`` in eval mode (restoring its mode) and write them side by
-    side to ``path`` as PNG; returns the grid (uint8 S×(N·S)×3)."""
+def save_samples(G: nn.Module, L: torch.Tensor, path: Path) -> np.ndarray:
+    """Colorize the held-out images' normalized L (N×1×S×S, on G's device) with ``G`` in eval
+    mode (restoring its mode) and write them side by side to ``path`` as PNG; returns the grid
+    (uint8 S×(N·S)×3)."""
     from PIL import Image
 
     was_training = G.training
     G.eval()
     try:
-        L, _ = lab_from_uint8(torch.from_numpy(images).to(device))
         rgb = uint8_from_lab(L, G(L).float()).cpu().numpy()
     finally:
         G.train(was_training)
@@ -65,8 +65,10 @@ class Watch:
     and every ``cfg.sample_every`` epochs and at the last one a sample grid (file and TensorBoard)."""
 
     def __init__(self, cfg, device: torch.device, total_epochs: int):
-        self.run_dir, self.device, self.total, self.every = cfg.run_dir, device, total_epochs, cfg.sample_every
-        self.images = sample_images(cfg) if self.every else None
+        self.run_dir, self.total, self.every = cfg.run_dir, total_epochs, cfg.sample_every
+        images = sample_images(cfg) if self.every else None
+        # converted once per run, not per grid
+        self.L = None if images is None else lab_from_uint8(torch.from_numpy(images).to(device))[0]
         self.writer = None
         if importlib.util.find_spec("tensorboard") is not None:
             from torch.utils.tensorboard import SummaryWriter
@@ -79,8 +81,8 @@ class Watch:
             for key, value in row.items():
                 if key not in ("epoch", "phase") and np.isfinite(value):
                     self.writer.add_scalar(f"{'loss' if key[:2] in ('d_', 'g_') else 'speed'}/{key}", value, iteration)
-        if self.images is not None and (epoch % self.every == 0 or epoch == self.total):
-            grid = save_samples(G, self.images, sample_path(self.run_dir, epoch), self.device)
+        if self.L is not None and (epoch % self.every == 0 or epoch == self.total):
+            grid = save_samples(G, self.L, sample_path(self.run_dir, epoch))
             if self.writer is not None:
                 self.writer.add_image("held-out samples", grid, iteration, dataformats="HWC")
 
