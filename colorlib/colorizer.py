@@ -17,7 +17,10 @@ full-resolution lightness):
 A colour input is colorized from its L* alone. The full-resolution steps run in row stripes
 (L* needs only the luminance Y: :func:`colorlib.lab.luminance_from_uint8` and
 :func:`colorlib.lab.uint8_from_luminance_ab`, which match :func:`colorlib.lab.uint8_from_lab` to
-±1 level — see ``tests/test_colorize.py``).
+±1 level — see ``tests/test_colorize.py``), each read from the decoded photo and, in
+:meth:`Colorizer.colorize_file`, written back into it: a 12 MP photo holds one full-size image in
+memory, and the U-Net needs no torchvision (``tests/test_colorize_memory.py``;
+``benchmarks/bench_colorize_memory.py`` measures the whole process).
 
 Dropout: the paper, like pix2pix, keeps dropout on at test time (§4.2) as the generator's only
 noise. By default we colorize with ``model.eval()`` (deterministic output); ``dropout=True``
@@ -50,7 +53,7 @@ __all__ = ["Colorizer", "load_colorizer", "side_name", "captioned_pair", "NET_SI
 NET_SIZE = 256          # the networks' input, W = H = 256 (§5.1)
 JPEG_QUALITY = 95       # JPEG inputs are written as JPEG at this quality; others as PNG
 PNG_COMPRESS_LEVEL = 3  # zlib level for PNG outputs (Pillow's default 6 is ~2× slower, ~3% smaller)
-STRIPE_PIXELS = 1 << 18  # full-resolution work is done in row stripes of about this many pixels
+STRIPE_PIXELS = 1 << 17  # full-resolution work is done in row stripes of about this many pixels
 JPEG_SUFFIXES = (".jpg", ".jpeg")
 
 
@@ -76,6 +79,21 @@ def _run_stripes(fn, bounds: list[tuple[int, int]], device: torch.device) -> Non
                 pass
     finally:
         torch.set_num_threads(threads)
+
+
+def _stripes(W: int, H: int) -> list[tuple[int, int]]:
+    """Row bounds ``(r0, r1)`` of stripes of about STRIPE_PIXELS pixels covering a W×H image."""
+    step = max(1, STRIPE_PIXELS // W)
+    return [(r0, min(H, r0 + step)) for r0 in range(0, H, step)]
+
+
+def _rows(image: Image.Image, r0: int, r1: int) -> np.ndarray:
+    """Rows r0..r1 of an RGB image as a writable uint8 h×W×3 array (a copy of those rows only)."""
+    return np.array(image.crop((0, r0, image.width, r1)))
+
+
+def _is_gray(rgb: np.ndarray) -> bool:
+    return bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
 
 
 # ----------------------------------------------------------------------------- the colorizer
@@ -104,10 +122,17 @@ class Colorizer:
         return self.model(L_norm).float() * AB_SCALE   # Eq. 6 inverted: a = 110·â
 
     @torch.inference_mode()
-    def colorize(self, image: Image.Image) -> Image.Image:
-        """An upright RGB image of any size (W×H) → the colorized RGB image of the same size."""
+    def colorize(self, image: Image.Image, out: Image.Image | None = None) -> Image.Image:
+        """An upright RGB image of any size (W×H) → the colorized RGB image of the same size.
+
+        ``out``: the RGB image of that size to write the result into, and return — ``image``
+        itself colorizes in place (each row stripe is read before it is written), so a 12 MP photo
+        needs one full-size image in memory, not two; default: a new image.
+        """
         if image.mode != "RGB":
             raise ValueError(f"Colorizer.colorize expects an RGB image, got mode {image.mode!r}")
+        if out is not None and (out.mode, out.size) != ("RGB", image.size):
+            raise ValueError(f"Colorizer.colorize: out must be RGB {image.size}, got {out.mode} {out.size}")
         t0 = time.perf_counter()
         W, H = image.size
         ab = self.predict_ab(square(image, NET_SIZE))  # the training data's resize (§5.1)
@@ -118,19 +143,17 @@ class Colorizer:
         i0 = src.floor().long().clamp(max=NET_SIZE - 1)
         i1 = (i0 + 1).clamp(max=NET_SIZE - 1)
         w1 = (src - i0).float()[:, None]
-        rgb = torch.from_numpy(np.array(image)).to(self.device)
-        out = torch.empty_like(rgb)
+        result = Image.new("RGB", (W, H)) if out is None else out  # filled stripe by stripe
 
         def stripe(r0: int, r1: int) -> None:
             with torch.inference_mode():  # thread-local: set again in pool threads
                 w = w1[r0:r1]
                 ab_full = ab_rows[:, i0[r0:r1]] * (1 - w) + ab_rows[:, i1[r0:r1]] * w   # 2×h×W
-                out[r0:r1] = uint8_from_luminance_ab(luminance_from_uint8(rgb[r0:r1]), ab_full)
+                rgb = torch.from_numpy(_rows(image, r0, r1)).to(self.device)
+                rows = uint8_from_luminance_ab(luminance_from_uint8(rgb), ab_full)
+                result.paste(Image.fromarray(rows.cpu().numpy(), "RGB"), (0, r0))
 
-        step = max(1, STRIPE_PIXELS // W)
-        bounds = [(r0, min(H, r0 + step)) for r0 in range(0, H, step)]
-        _run_stripes(stripe, bounds, self.device)
-        result = Image.fromarray(out.cpu().numpy(), "RGB")
+        _run_stripes(stripe, _stripes(W, H), self.device)
         t2 = time.perf_counter()
         self.timings = {"network": t1 - t0, "full_res": t2 - t1}
         return result
@@ -144,14 +167,13 @@ class Colorizer:
         t0 = time.perf_counter()
         image = open_rgb(src, max_pixels=max_pixels)
         t1 = time.perf_counter()
-        color = self.colorize(image)
+        color = self.colorize(image, out=None if side_by_side else image)  # the input is shown beside it
         stages = dict(self.timings)
         t2 = time.perf_counter()
         dst = Path(dst)
         written = [_save_atomic(color, dst)]
         if side_by_side:
-            rgb = np.asarray(image)
-            gray = bool((rgb[..., 0] == rgb[..., 1]).all() and (rgb[..., 1] == rgb[..., 2]).all())
+            gray = all(_is_gray(_rows(image, r0, r1)) for r0, r1 in _stripes(*image.size))
             left = "gray (input L*)" if gray else "input (only its L* is used)"
             pair = captioned_pair(image, color, left, f"colorized ({display_name(self.generator)})")
             written.append(_save_atomic(pair, side_name(dst)))

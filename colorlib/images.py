@@ -102,7 +102,8 @@ def open_rgb(path: str | os.PathLike, max_pixels: int = DEFAULT_MAX_PIXELS, *,
                 if draft is not None and img.format == "JPEG":
                     img.draft("RGB" if img.mode == "RGB" else None, draft)
                 img.load()
-                img = _to_rgb(ImageOps.exif_transpose(img))
+                ImageOps.exif_transpose(img, in_place=True)  # not a copy of an upright photo
+                img = _to_rgb(img)
                 img.info["original_size"] = original
                 return img
     except ImageError:

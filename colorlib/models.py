@@ -15,10 +15,8 @@ import os
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import resnet18
 
 from .names import GENERATORS
-from .pretrained import load_resnet18_imagenet
 
 __all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
            "build_generator", "eval_mode"]
@@ -126,6 +124,10 @@ class ResNet18Encoder(nn.Module):
 
     def __init__(self):
         super().__init__()
+        # Imported here, not at the top: the U-Net needs no torchvision, so colorizing with it
+        # does not load torchvision (≈ 0.2 GB of resident memory; tests/test_colorize_memory.py).
+        from torchvision.models import resnet18
+
         net = resnet18(weights=None)
         for name in ("conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4"):
             setattr(self, name, getattr(net, name))
@@ -173,6 +175,8 @@ class ResNetUNetGenerator(nn.Module):
         if pretrained is True:
             pretrained = "imagenet"
         if pretrained not in (False, None, "none", ""):
+            from .pretrained import load_resnet18_imagenet
+
             self.encoder.load_state_dict(load_resnet18_imagenet(pretrained), strict=True)
 
     def forward(self, L: Tensor) -> Tensor:

@@ -175,8 +175,14 @@ class GanStep:
         return dict(zip(LOSS_COLUMNS, values))
 
     def state_dict(self) -> dict:
-        """G, D and both optimizers (the plain modules' weights: no compile/DDP prefixes)."""
-        return {"G": self.G.state_dict(), "D": self.D.state_dict(),
+        """G, D and both optimizers (the plain modules' weights: no compile/DDP prefixes).
+
+        G's tensors are saved in the standard (contiguous) layout even when the run trains
+        channels-last: inference then maps them from the file as they are, with no copy
+        (:func:`colorlib.checkpoint.load_generator`); a resume copies the values back into
+        this step's layout, so it stays exact."""
+        G = {k: v.contiguous() for k, v in self.G.state_dict().items()}
+        return {"G": G, "D": self.D.state_dict(),
                 "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:

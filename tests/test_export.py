@@ -33,7 +33,7 @@ def smoke(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("export")
     cfg = Config.from_profile("smoke", data_root=str(root / "data"), run_root=str(root / "runs"),
-                              results_root=str(root / "results"))
+                              results_root=str(root / "results"), channels_last="on")
     prepare(cfg, progress=False)
     train(cfg, progress=False)
     evaluate(cfg, generators=["unet"], n_predictions=0, progress=False)
@@ -107,9 +107,11 @@ def test_evaluate_scores_a_run_folder_holding_only_an_export(smoke, tmp_path):
 
 
 def test_loading_a_checkpoint_reads_only_the_generator(smoke):
-    """torch.load(mmap=True): colorizing with the checkpoint (G + D + two Adam states) adds at most
-    two copies of the generator to the peak memory (a channels_last run's weights are copied once
-    into the standard layout), never the whole file (loading it all used to add file + G)."""
+    """torch.load(mmap=True): loading the checkpoint (G + D + two Adam states) of a channels-last
+    run for inference and reading every weight of G adds one generator to the peak memory — its
+    weights, read from the file where they lie (saved in the standard layout: no copy) — never
+    the whole file (loading it all used to add file + G; copying channels-last weights into the
+    standard layout, 2 G). The first forward pass is left out: its working memory varies."""
     cfg, _ = smoke
     ckpt = cfg.run_dir / "checkpoint.pt"
     script = textwrap.dedent(f"""
@@ -120,12 +122,12 @@ def test_loading_a_checkpoint_reads_only_the_generator(smoke):
         torch.zeros(1).add_(1)
         base = peak()
         c = load_colorizer({str(ckpt)!r})
-        c.predict_ab(__import__("numpy").zeros((256, 256, 3), "uint8"))
+        total = sum(float(t.double().sum()) for t in c.model.state_dict().values())  # every page of G
         print(peak() - base)
     """)
     grown = int(subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout)
     g_bytes = sum(v.numel() * v.element_size() for v in read_export(smoke[1])[0].values())
-    assert grown < 2 * g_bytes + 150e6 < ckpt.stat().st_size, f"{grown / 1e6:.0f} MB"
+    assert grown < g_bytes + 50e6 < ckpt.stat().st_size, f"{grown / 1e6:.0f} MB"
 
 
 def test_export_errors_are_one_line(smoke, tmp_path, capsys):

@@ -214,6 +214,9 @@ def test_fast_path_switches_run_on_cpu(roots):
     assert seen["dtype"] == torch.bfloat16
     means = step.take_means(1)
     assert list(means) == LOSS_COLUMNS and all(np.isfinite(list(means.values()))) and means["g_l1"] > 0
+    # G is saved in the standard layout (inference maps it from the file uncopied), G keeps training channels-last
+    assert all(v.is_contiguous() for v in step.state_dict()["G"].values())
+    assert G.encoder.conv1.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_compiled_run_saves_plain_weights(roots):
