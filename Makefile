@@ -3,6 +3,7 @@
 #   make demo        CPU, bundled photos, all notebooks, ≤ 15 min on 2 cores  → results/demo/
 #   make reproduce   the paper profile on COCO, on a GPU                       → results/paper/
 #   make rehearse    `make reproduce` end to end on the CPU, small, with a local COCO mirror
+#   make slurm       the study as Slurm jobs (make slurm-check tries them on a throwaway one-node Slurm)
 #   make test        unit tests + the notebooks under nbval (smoke profile, CPU) + the rehearsal
 #   make gpu-check   the first thing to run on a GPU: CUDA tests, speed table, rehearsal on CUDA
 #   make lab         JupyterLab in the project environment
@@ -32,7 +33,7 @@ PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar 
 # runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
 
-.PHONY: help setup lock tensorboard test unit-test nbval demo reproduce rehearse gpu-check slurm lab clean-demo
+.PHONY: help setup lock tensorboard test unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -87,13 +88,13 @@ $(eval $(call study,paper))
 $(eval $(call study,smoke))
 
 demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 min)
-	@echo "demo done: results/demo/ (metrics.md, figures, executed notebooks)"
+	@echo "demo done: $(RESULTS)/demo/ (metrics.md, figures, executed notebooks)"
 
 # ALLOW_CPU=1 lets the paper profile run without CUDA (the rehearsal sets it with device=cpu).
 reproduce: setup  ## the paper profile on COCO on a GPU (downloads ≈ 1.6 GB of COCO images)
 	@$(if $(ALLOW_CPU),true,$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU, or make rehearse to try the whole pipeline small')")
 	$(MAKE) $(STUDYpaper)
-	@echo "reproduce done: results/paper/ (seeds $(SEEDS))"
+	@echo "reproduce done: $(RESULTS)/paper/ (seeds $(SEEDS))"
 
 # `make reproduce` itself, small: the paper profile and notebooks, only size and device changed.
 REHEARSAL_HOME ?= build/rehearsal
@@ -103,11 +104,24 @@ rehearse: setup  ## make reproduce end to end on the CPU, small, against a local
 	$(PY) -m colorlib.rehearsal --home $(REHEARSAL_HOME) -- \
 	  $(MAKE) reproduce ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results SEEDS="$(SEEDS)" SET="$(REHEARSAL_SET) $(SET)"
 
+# make rehearse through Slurm: make slurm's scripts, submitted to the Slurm of this machine with
+# submit.sh --wait (the COCO mirror is on 127.0.0.1, so the cluster must be this one machine).
+rehearse-slurm: setup  ## make rehearse as Slurm jobs (data, a job array of trainings, report) on a single-node Slurm
+	rm -rf $(REHEARSAL_HOME)/data $(REHEARSAL_HOME)/runs $(REHEARSAL_HOME)/results $(REHEARSAL_HOME)/slurm
+	$(PY) -m colorlib.parallel slurm --out $(REHEARSAL_HOME)/slurm --seeds $(SEEDS) \
+	  --overrides "$(REHEARSAL_SET) $(SET)" --cpus 1 --mem 4G --hours 1
+	ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results $(PY) -m colorlib.rehearsal --home $(REHEARSAL_HOME) -- \
+	  bash $(REHEARSAL_HOME)/slurm/submit.sh --wait
+
+# a throwaway single-node Slurm (Debian's slurmctld slurmd slurm-client munge, as root) runs it
+slurm-check: setup  ## start a single-node Slurm, run make rehearse-slurm on it, shut it down (tests/test_slurm.py)
+	COLORLIB_SLURM=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_slurm.py
+
 gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → results/gpu-check/report.md
 	$(PY) -m colorlib.gpu_check --out results/gpu-check
 
-slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/
-	$(PY) -m colorlib.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)"
+slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/; SLURM_ARGS="--partition gpu --hours 12 --cpus 16 --mem 64G"
+	$(PY) -m colorlib.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(SLURM_ARGS)
 
 tensorboard: setup  ## watch every run train (losses, held-out samples): needs pip install -e '.[tensorboard]'
 	$(VENV)/bin/tensorboard --logdir runs/

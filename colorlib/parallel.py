@@ -92,18 +92,29 @@ def _script(name: str, sbatch: list[str], body: str) -> str:
     return f"{head}\nset -euo pipefail\ncd {{repo}}\n{body}\n"
 
 
+# The jobs build the Makefile's targets under $RESULTS (make's own default: results), so a
+# rehearsal that points RESULTS elsewhere (make rehearse-slurm) runs the same scripts.
+RESULTS_IN_JOB = "${RESULTS:-results}"
+
+
 def write_slurm(out: str | os.PathLike, seeds: list[int], overrides: str = "", repo: str | os.PathLike = ".",
-                partition: str = "", hours: int = 8) -> list[Path]:
-    """Write prepare.sbatch, train.sbatch (a job array), report.sbatch and submit.sh to ``out``."""
+                partition: str = "", hours: int = 8, cpus: int = 8, mem: str = "32G") -> list[Path]:
+    """Write prepare.sbatch, train.sbatch (a job array), report.sbatch and submit.sh to ``out``.
+
+    Each job asks for ``cpus`` CPUs, ``mem`` memory and ``hours``; the trainings and the report
+    one GPU each. ``submit.sh`` chains the jobs with ``--dependency=afterok`` and
+    ``--kill-on-invalid-dep=yes`` (a failed training cancels the report instead of leaving it
+    pending forever); ``submit.sh --wait`` returns when the report job ends, with its status.
+    """
     out, repo = Path(out), Path(repo).resolve()
     seeds_text = " ".join(map(str, seeds))
     make = f'${{MAKE:-make}} SEEDS={shlex.quote(seeds_text)} SET={shlex.quote(overrides)}'
-    common = [f"#SBATCH --time={hours}:00:00", "#SBATCH --cpus-per-task=8", "#SBATCH --mem=32G"]
+    common = [f"#SBATCH --time={hours}:00:00", f"#SBATCH --cpus-per-task={cpus}", f"#SBATCH --mem={mem}"]
     if partition:
         common.append(f"#SBATCH --partition={partition}")
-    targets = training_targets(seeds)
+    targets = training_targets(seeds, results=RESULTS_IN_JOB)
     scripts = {
-        "prepare.sbatch": _script("prepare", common, f"{make} results/paper/notebooks/01_data_prep.ipynb"),
+        "prepare.sbatch": _script("prepare", common, f"{make} {RESULTS_IN_JOB}/paper/notebooks/01_data_prep.ipynb"),
         "train.sbatch": _script("train", [*common, "#SBATCH --gres=gpu:1", f"#SBATCH --array=0-{len(targets) - 1}"],
                                 "TARGETS=(" + " ".join(targets) + ")\n"
                                 f'{make} "${{TARGETS[$SLURM_ARRAY_TASK_ID]}}"'),
@@ -117,13 +128,17 @@ def write_slurm(out: str | os.PathLike, seeds: list[int], overrides: str = "", r
         written.append(path)
     submit = out / "submit.sh"
     here = shlex.quote(str(out.resolve()))
+    after = "--kill-on-invalid-dep=yes --dependency=afterok"
     submit.write_text(
         "#!/usr/bin/env bash\n# Submit the study: data → the trainings (a job array) → evaluation and figures.\n"
+        "# --wait: return when the report job has ended, with its exit status.\n"
         f"set -euo pipefail\ncd {here}\n"
+        'wait_flag=""; [[ "${1:-}" == --wait ]] && wait_flag=--wait\n'
         "data=$(sbatch --parsable prepare.sbatch)\n"
-        "runs=$(sbatch --parsable --dependency=afterok:$data train.sbatch)\n"
-        "report=$(sbatch --parsable --dependency=afterok:$runs report.sbatch)\n"
-        'echo "submitted: data $data, trainings $runs (array of ' f"{len(targets)}" '), report $report"\n')
+        f"runs=$(sbatch --parsable {after}:$data train.sbatch)\n"
+        'echo "submitted: data $data, trainings $runs (array of ' f"{len(targets)}" ')"\n'
+        f"report=$(sbatch --parsable $wait_flag {after}:$runs report.sbatch)\n"
+        'echo "report: job $report${wait_flag:+ (done)}"\n')
     submit.chmod(0o755)
     return [*written, submit]
 
@@ -139,13 +154,15 @@ def main(argv: list[str] | None = None) -> int:
     slurm.add_argument("--overrides", default="", help="Config overrides, as make's SET (default none)")
     slurm.add_argument("--partition", default="", help="#SBATCH --partition (default: the cluster's)")
     slurm.add_argument("--hours", type=int, default=8, help="time limit per job in hours (default 8)")
+    slurm.add_argument("--cpus", type=int, default=8, help="#SBATCH --cpus-per-task of every job (default 8)")
+    slurm.add_argument("--mem", default="32G", help="#SBATCH --mem of every job (default 32G)")
     a = p.parse_args(argv)
     if a.command == "gpu":
         cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
         if not cmd:
             p.error("gpu: give the command after --")
         return run_on_a_gpu(cmd)
-    paths = write_slurm(a.out, a.seeds, a.overrides, Path.cwd(), a.partition, a.hours)
+    paths = write_slurm(a.out, a.seeds, a.overrides, Path.cwd(), a.partition, a.hours, a.cpus, a.mem)
     print(f"wrote {', '.join(str(x) for x in paths)}\nsubmit with: bash {paths[-1]}")
     return 0
 

@@ -101,3 +101,20 @@ def test_slurm_scripts_run_the_same_make_targets(tmp_path):
         assert out.returncode == 0, out.stderr
         trained = [_notebook(line) for line in out.stdout.splitlines() if "papermill" in line and "train_" in line]
         assert trained == [target.rsplit("/", 1)[-1]] and '-p overrides "epochs=5"' in out.stdout
+
+
+def test_slurm_scripts_follow_results_and_resources(tmp_path):
+    """The jobs build their notebooks under $RESULTS (as make does: the rehearsal's folder), ask
+    for the resources given, and submit.sh cancels the report when a training fails (no job
+    pending forever) and can wait for it. The real cluster: tests/test_slurm.py (make slurm-check)."""
+    paths = write_slurm(tmp_path, [3], repo=ROOT, cpus=2, mem="6G", hours=1, partition="gpu")
+    text = {p.name: p.read_text() for p in paths}
+    for name in ("prepare.sbatch", "train.sbatch", "report.sbatch"):
+        assert all(f"#SBATCH {opt}\n" in text[name] for opt in
+                   ("--cpus-per-task=2", "--mem=6G", "--time=1:00:00", "--partition=gpu"))
+    assert text["submit.sh"].count("--kill-on-invalid-dep=yes --dependency=afterok:") == 2
+    assert "$wait_flag" in text["submit.sh"]
+    env = {**os.environ, "SLURM_ARRAY_TASK_ID": "1", "MAKE": "make -n -B", "RESULTS": "build/elsewhere"}
+    out = subprocess.run(["bash", str(tmp_path / "train.sbatch")], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "build/elsewhere/paper/notebooks/03_train_resnet-seed3.ipynb" in out.stdout
