@@ -18,7 +18,7 @@ Its data and settings
 
 Evaluation and the paper's figures
     evaluate    the paper's L1 and the field's metrics against honest baselines (§6)
-    predictors, eval_runs, metrics, report   what is scored, which runs, how, and the tables
+    predictors, eval_runs, metrics, perceptual, report   what is scored, which runs, how (FID and LPIPS apart), and the tables
     figures     Figs. 5, 7–9 and more (drawn by plots, inputs read by figure_inputs); tables (App. A)
 
 Inference

@@ -41,7 +41,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import metrics, provenance
+from . import metrics, perceptual, provenance
 from .eval_runs import EvaluationError, check_held_out, find_runs, load_runs, log, run_warnings, split_mismatches
 from .lab import lab_from_uint8, rgb_from_normalized, uint8_from_rgb
 from .names import BASELINES, GENERATORS, MODES, run_name
@@ -66,7 +66,7 @@ def score_batch(true_rgb: np.ndarray, L: torch.Tensor, ab_true: torch.Tensor, ab
            "ssim": metrics.ssim(rgb, true_rgb), "cf_pred": cf_pred, "cf_true": cf_true,
            "dcf": np.abs(cf_pred - cf_true)}
     if lpips_net is not None:
-        out["lpips"] = metrics.lpips_distance(pred_u8, true_rgb, lpips_net, str(L.device))
+        out["lpips"] = perceptual.lpips_distance(pred_u8, true_rgb, lpips_net, str(L.device))
     return out, pred_u8
 
 
@@ -97,16 +97,16 @@ def evaluate_arrays(test_images: np.ndarray, models: dict[tuple[str, int], nn.Mo
     n = len(test_images)
     if n == 0:
         raise ValueError("evaluate: the test set is empty")
-    lpips_reason, fid_reason = metrics.lpips_unavailable(), metrics.fid_unavailable()
+    lpips_reason, fid_reason = perceptual.lpips_unavailable(), perceptual.fid_unavailable()
     if fid_reason is None and n < 2:
         fid_reason = "FID needs at least 2 test images"
-    lp_net = metrics.lpips_net(device) if lpips_reason is None else None
-    inc_net = metrics.inception_net(device) if fid_reason is None else None
+    lp_net = perceptual.lpips_net(device) if lpips_reason is None else None
+    inc_net = perceptual.inception_net(device) if fid_reason is None else None
     for name, reason in (("LPIPS", lpips_reason), ("FID", fid_reason)):
         if reason:
             log(f"evaluate: {name} skipped: {reason}")
 
-    true_feats = (np.concatenate([metrics.inception_features(test_images[i:i + 64], inc_net, device)
+    true_feats = (np.concatenate([perceptual.inception_features(test_images[i:i + 64], inc_net, device)
                                   for i in range(0, n, 64)]) if inc_net is not None else None)
     rows, sets, preds = [], [], {"original": np.array(test_images[:n_predictions])}
     done: dict[tuple, tuple[list, float]] = {}  # (gen, seed) → eval-mode rows, fid
@@ -127,7 +127,7 @@ def evaluate_arrays(test_images: np.ndarray, models: dict[tuple[str, int], nn.Mo
                 rows.append(pd.DataFrame({"model": job.model, "generator": job.generator, "seed": job.seed,
                                           "mode": job.mode, "image": np.arange(i, i + len(true_rgb)), **scores}))
                 if inc_net is not None:
-                    feats.append(metrics.inception_features(pred_u8, inc_net, device))
+                    feats.append(perceptual.inception_features(pred_u8, inc_net, device))
                 if job.mode == "eval" and job.generator and i < n_predictions:
                     keep.append(pred_u8[:n_predictions - i])
                 if bar is not None:
@@ -136,7 +136,7 @@ def evaluate_arrays(test_images: np.ndarray, models: dict[tuple[str, int], nn.Mo
             bar.close()
         if keep:
             preds[run_name(job.generator, job.seed)] = np.concatenate(keep)
-        fid = metrics.fid_from_features(true_feats, np.concatenate(feats)) if feats else np.nan
+        fid = perceptual.fid_from_features(true_feats, np.concatenate(feats)) if feats else np.nan
         sets.append(_set_row(job, fid, job.note))
         if job.generator and job.mode == "eval":
             done[(job.generator, job.seed)] = (rows[first:], fid)

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from .files import atomic_write
-from .metrics import PAPER_L1, fid_source, lpips_source, paired_difference
+from .metrics import PAPER_L1, paired_difference
+from .perceptual import fid_source, lpips_source
 from .names import GENERATORS, display_name, run_name
 
 __all__ = ["METRICS", "summarize", "markdown_table", "comparison_markdown", "metrics_markdown",

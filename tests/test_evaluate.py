@@ -16,7 +16,7 @@ import torch
 from skimage import color
 
 from colorlib import evaluate as ev
-from colorlib import metrics
+from colorlib import metrics, perceptual
 from colorlib.__main__ import main as cli
 from colorlib.checkpoint import FORMAT, atomic_save, load_generator
 from colorlib.config import Config
@@ -67,7 +67,7 @@ def test_files_and_paper_numbers_in_the_same_table(evaluated):
         [("unet", "eval"), ("unet", "dropout"), ("resnet", "eval"), ("resnet", "dropout")])
     md = (out / "metrics.md").read_text()
     assert "0.0917" in md and "0.0945" in md and "gray baseline (ab = 0)" in md and "train-median baseline" in md
-    for reason in (metrics.fid_unavailable(), metrics.lpips_unavailable()):
+    for reason in (perceptual.fid_unavailable(), perceptual.lpips_unavailable()):
         if reason:  # skipped metrics are reported with their reason, never silently
             assert reason in md
     assert len(pd.read_csv(out / "per_image.csv")) == 3 * (2 + 2 * 2)

@@ -9,7 +9,7 @@ import torch
 from PIL import Image
 from skimage import data, transform
 
-from colorlib import metrics
+from colorlib import perceptual
 
 pytest.importorskip("pytorch_fid")
 pytest.importorskip("lpips")
@@ -57,18 +57,18 @@ def _write_pngs(images: np.ndarray, folder) -> None:
 def test_fid_weights_are_pytorch_fids_and_missing_ones_are_named(torch_home):
     from pytorch_fid.inception import FID_WEIGHTS_URL
 
-    assert metrics.FID_WEIGHTS_URL == FID_WEIGHTS_URL
-    assert metrics.inception_weights_path() == torch_home / "pt_inception-2015-12-05-6726825d.pth"
-    reason = metrics.fid_unavailable()
+    assert perceptual.FID_WEIGHTS_URL == FID_WEIGHTS_URL
+    assert perceptual.inception_weights_path() == torch_home / "pt_inception-2015-12-05-6726825d.pth"
+    reason = perceptual.fid_unavailable()
     assert "pt_inception-2015-12-05-6726825d.pth missing" in reason and str(torch_home) in reason
     assert FID_WEIGHTS_URL in reason and "\n" not in reason
-    assert "not on disk" in metrics.fid_source()
+    assert "not on disk" in perceptual.fid_source()
 
 
 def test_a_weights_file_that_is_not_a_state_dict_is_refused(torch_home):
     """pytorch-fid reads the file with weights_only=False; we check it first with weights_only=True."""
-    torch.save({"x": Image.new("RGB", (1, 1))}, metrics.inception_weights_path())
-    reason = metrics.fid_unavailable()
+    torch.save({"x": Image.new("RGB", (1, 1))}, perceptual.inception_weights_path())
+    reason = perceptual.fid_unavailable()
     assert reason is not None and "not a plain state dict" in reason
 
 
@@ -78,19 +78,19 @@ def test_fid_features_match_pytorch_fids_own_loader(torch_home, tmp_path, dims):
     PNG files (its loader, its network, from the file it looks for); 2048-d pool3 is the standard."""
     from pytorch_fid.fid_score import get_activations
 
-    torch.save(_random_fid_inception_state(), metrics.inception_weights_path())
-    assert metrics.fid_unavailable() is None
-    assert "NOT the published file" in metrics.fid_source()  # random weights are not the TF ones
-    net = metrics.inception_net("cpu", dims)
+    torch.save(_random_fid_inception_state(), perceptual.inception_weights_path())
+    assert perceptual.fid_unavailable() is None
+    assert "NOT the published file" in perceptual.fid_source()  # random weights are not the TF ones
+    net = perceptual.inception_net("cpu", dims)
     images = _images(4, 48, seed=3)
     _write_pngs(images, tmp_path / "imgs")
     ref = get_activations(sorted((tmp_path / "imgs").glob("*.png")), net, batch_size=16, dims=dims,
                           device="cpu", num_workers=0)
-    ours = metrics.inception_features(images, net)
+    ours = perceptual.inception_features(images, net)
     assert ours.shape == (4, dims) and np.abs(ours).max() > 0
     np.testing.assert_allclose(ours, ref, rtol=1e-6, atol=1e-9)
     if dims == 64:  # fid() is these features through fid_from_features
-        assert metrics.fid(images[:2], images[2:], net=net) == metrics.fid_from_features(ours[:2], ours[2:])
+        assert perceptual.fid(images[:2], images[2:], net=net) == perceptual.fid_from_features(ours[:2], ours[2:])
 
 
 @pytest.mark.filterwarnings("ignore:The `disp` argument:DeprecationWarning")  # inside pytorch-fid
@@ -103,7 +103,7 @@ def test_frechet_distance_matches_pytorch_fid():
     f2 = (rng.normal(0.5, 1.5, size=(250, 32)) @ rng.normal(size=(32, 32))).astype(np.float32)
     stats = [(f.astype(np.float64).mean(0), np.cov(f, rowvar=False)) for f in (f1, f2)]
     expected = calculate_frechet_distance(*stats[0], *stats[1])
-    assert expected > 1 and metrics.fid_from_features(f1, f2) == pytest.approx(expected, rel=1e-6)
+    assert expected > 1 and perceptual.fid_from_features(f1, f2) == pytest.approx(expected, rel=1e-6)
 
 
 @pytest.mark.filterwarnings("ignore:.*(pretrained|weight enum).*:UserWarning")  # inside lpips
@@ -112,15 +112,15 @@ def test_lpips_with_local_weights_matches_the_lpips_package(torch_home):
 
     import lpips
 
-    assert AlexNet_Weights.IMAGENET1K_V1.url == metrics.ALEXNET_URL  # the file lpips makes torchvision load
-    reason = metrics.lpips_unavailable()
-    assert f"{metrics.ALEXNET_WEIGHTS} missing" in reason and str(torch_home) in reason and "\n" not in reason
+    assert AlexNet_Weights.IMAGENET1K_V1.url == perceptual.ALEXNET_URL  # the file lpips makes torchvision load
+    reason = perceptual.lpips_unavailable()
+    assert f"{perceptual.ALEXNET_WEIGHTS} missing" in reason and str(torch_home) in reason and "\n" not in reason
     torch.manual_seed(0)
-    torch.save(alexnet(weights=None).state_dict(), torch_home / metrics.ALEXNET_WEIGHTS)
-    assert metrics.lpips_unavailable() is None
-    assert "NOT the published file" in metrics.lpips_source() and "v0.1" in metrics.lpips_source()
+    torch.save(alexnet(weights=None).state_dict(), torch_home / perceptual.ALEXNET_WEIGHTS)
+    assert perceptual.lpips_unavailable() is None
+    assert "NOT the published file" in perceptual.lpips_source() and "v0.1" in perceptual.lpips_source()
     pred, true = _images(3, 64, seed=4), _images(3, 64, seed=5)
-    ours = metrics.lpips_distance(pred, true, metrics.lpips_net())
+    ours = perceptual.lpips_distance(pred, true, perceptual.lpips_net())
     ref_net = lpips.LPIPS(net="alex", version="0.1", verbose=False)
     with torch.no_grad():  # the package's own preprocessing: lpips.im2tensor scales uint8 to [−1, 1]
         ref = [ref_net(lpips.im2tensor(p), lpips.im2tensor(t)).item() for p, t in zip(pred, true)]
@@ -129,9 +129,9 @@ def test_lpips_with_local_weights_matches_the_lpips_package(torch_home):
 
 
 def test_missing_packages_are_named_with_their_extra(monkeypatch):
-    real = metrics.importlib.util.find_spec
-    monkeypatch.setattr(metrics.importlib.util, "find_spec",
+    real = perceptual.importlib.util.find_spec
+    monkeypatch.setattr(perceptual.importlib.util, "find_spec",
                         lambda name, *a: None if name in ("pytorch_fid", "lpips") else real(name, *a))
-    assert metrics.fid_unavailable() == "the 'pytorch_fid' package is not installed (pip install 'colorlib[fid]')"
-    assert metrics.lpips_unavailable() == "the 'lpips' package is not installed (pip install 'colorlib[lpips]')"
-    assert "(not installed)" in metrics.fid_source() and "(not installed)" in metrics.lpips_source()
+    assert perceptual.fid_unavailable() == "the 'pytorch_fid' package is not installed (pip install 'colorlib[fid]')"
+    assert perceptual.lpips_unavailable() == "the 'lpips' package is not installed (pip install 'colorlib[lpips]')"
+    assert "(not installed)" in perceptual.fid_source() and "(not installed)" in perceptual.lpips_source()

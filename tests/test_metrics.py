@@ -8,7 +8,7 @@ import pytest
 import torch
 from skimage import color, data, transform
 
-from colorlib import metrics
+from colorlib import metrics, perceptual
 from colorlib.lab import lab_from_uint8
 
 
@@ -110,10 +110,10 @@ def test_fid_from_features_by_hand_and_low_rank():
     a, b = rng.normal(size=(50, 1)), rng.normal(3.0, 2.0, size=(40, 1))
     s1, s2 = a.std(ddof=1), b.std(ddof=1)
     expected = (a.mean() - b.mean()) ** 2 + s1 ** 2 + s2 ** 2 - 2 * s1 * s2
-    assert metrics.fid_from_features(a, b) == pytest.approx(expected, rel=1e-12)
+    assert perceptual.fid_from_features(a, b) == pytest.approx(expected, rel=1e-12)
     f1 = rng.normal(size=(40, 6))
-    assert metrics.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
+    assert perceptual.fid_from_features(f1, f1) == pytest.approx(0.0, abs=1e-9)
     few = rng.normal(size=(3, 50))  # N < D: singular covariances are fine
-    assert metrics.fid_from_features(few, few) == pytest.approx(0.0, abs=1e-9)
+    assert perceptual.fid_from_features(few, few) == pytest.approx(0.0, abs=1e-9)
     with pytest.raises(ValueError, match="N ≥ 2"):
-        metrics.fid_from_features(few[:1], few)
+        perceptual.fid_from_features(few[:1], few)
