@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error("gpu: give the command after --")
         return run_on_a_gpu(cmd)
     paths = write_slurm(a.out, a.seeds, a.overrides, Path.cwd(), a.partition, a.hours, a.cpus, a.mem)
-    print(f"wrote {', '.join(str(x) for x in paths)}\nsubmit with: bash {paths[-1]}")
+    print(f"wrote {', '.join(str(x) for x in paths)}\nsubmit with: bash {paths[-1]}  (--wait: until the report is done)")
     return 0
 
 
