@@ -138,6 +138,8 @@ def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: floa
     """Figs. 8/9: top, the generator's BCE (Eq. 17) ×0.1 and the discriminator's BCE (Eq. 16) per
     epoch; bottom, the generator's L1 (Eq. 18, ab/110) per epoch, with the paper's test L1 and
     (if given) our test L1 as reference lines. L1-only pretraining epochs are shaded."""
+    from matplotlib.ticker import MaxNLocator
+
     name = display_name(generator)
     fig = _figure(7.5, 6.0)
     top, bottom = fig.subplots(2, 1, sharex=True)
@@ -159,6 +161,7 @@ def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: floa
     top.set_title(f"Fig. {fig_no} — {name} cGAN: adversarial losses per epoch")
     bottom.set_ylabel("L1 loss (ab / 110)")
     bottom.set_xlabel("epoch")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers (shared with top)
     bottom.set_title(f"{name} generator: L1 loss per epoch")
     return fig
 
