@@ -20,6 +20,13 @@ PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+# A machine whose Python already holds torch and the rest (a GPU box without network: make
+# gpu-wheels below) runs everything with SYSTEM_PY=python3: no .venv, no pip; colorlib is
+# imported from this checkout (PYTHONPATH), papermill's kernel included.
+ifdef SYSTEM_PY
+PY := $(SYSTEM_PY)
+export PYTHONPATH := $(CURDIR)$(if $(PYTHONPATH),:$(PYTHONPATH))
+endif
 
 SEEDS     ?= $(if $(SEED),$(SEED),0)
 FIRST_SEED := $(firstword $(SEEDS))
@@ -33,7 +40,7 @@ PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar 
 # runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
 
-.PHONY: help setup lock tensorboard test unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
+.PHONY: help setup gpu-wheels lock tensorboard test unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -48,7 +55,28 @@ $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (colorlib)" >/dev/null
 	touch $@
 
+ifdef SYSTEM_PY
+setup:
+	@$(PY) -c "import torch, papermill, ipykernel" 2>/dev/null || { echo "SYSTEM_PY=$(SYSTEM_PY) lacks torch, papermill or ipykernel: install them, or the wheels of make gpu-wheels" >&2; exit 1; }
+else
 setup: $(STAMP)  ## create .venv and install colorlib with its dev extras (versions from requirements.lock)
+endif
+
+# The packages a CUDA image that has torch, torchvision, numpy, pandas, scipy, scikit-image,
+# matplotlib, pytest, tqdm and safetensors still lacks for make gpu-check (papermill and its
+# Jupyter kernel, pycocotools, torchinfo; the list fits the lent GPU machines' image), as wheels
+# for that machine's Python at the lock's versions, into .whl/ (≈ 14 MB). There:
+#   python3 -m pip install --no-index --no-deps --target /tmp/site .whl/*.whl && PYTHONPATH=/tmp/site make gpu-check SYSTEM_PY=python3
+GPU_PYTHON ?= 3.12
+GPU_WHEELS := papermill ipykernel nbformat nbclient jupyter-client jupyter-core traitlets pyzmq tornado \
+  comm debugpy ipython ipython-pygments-lexers jedi parso pexpect ptyprocess prompt-toolkit wcwidth \
+  stack-data executing asttokens pure-eval matplotlib-inline nest-asyncio2 platformdirs entrypoints \
+  tenacity fastjsonschema jsonschema jsonschema-specifications referencing rpds-py pycocotools torchinfo
+gpu-wheels: setup  ## wheels of what a torch-only CUDA image lacks for gpu-check → .whl/ (GPU_PYTHON=3.12)
+	$(PY) -m pip download --quiet --no-deps --only-binary=:all: -c $(LOCK) -d .whl --implementation cp \
+	  --python-version $(GPU_PYTHON) $(foreach t,manylinux1 manylinux2014 manylinux_2_24 manylinux_2_28 manylinux_2_34,--platform $(t)_x86_64) \
+	  $(GPU_WHEELS)
+	@ls .whl | wc -l | xargs echo "wheels in .whl/:"
 
 lock: setup  ## refresh requirements.lock from .venv (after changing dependencies; commit it with the results)
 	{ echo "# pip constraints: the versions the recorded results were made with (make lock; Python $$($(PY) -c 'import platform; print(platform.python_version())'))"; \

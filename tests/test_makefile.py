@@ -118,3 +118,19 @@ def test_slurm_scripts_follow_results_and_resources(tmp_path):
     out = subprocess.run(["bash", str(tmp_path / "train.sbatch")], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "build/elsewhere/paper/notebooks/03_train_resnet-seed3.ipynb" in out.stdout
+
+
+def test_system_python_runs_without_a_venv(tmp_path):
+    """SYSTEM_PY (a GPU box whose Python has torch and no network): no .venv, no pip, colorlib
+    from this checkout; a Python without the packages is one line naming what to do."""
+    dry = subprocess.run(["make", "-C", str(ROOT), "-n", "gpu-check", "SYSTEM_PY=python3"], capture_output=True, text=True)
+    assert dry.returncode == 0, dry.stderr
+    assert "python3 -m colorlib.gpu_check" in dry.stdout
+    assert "pip install" not in dry.stdout and "venv" not in dry.stdout
+    bare = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
+    out = subprocess.run(["make", "-C", str(ROOT), "gpu-check", f"SYSTEM_PY={bare}/bin/python"],
+                         capture_output=True, text=True)
+    assert out.returncode != 0
+    [line] = [x for x in out.stderr.splitlines() if not x.startswith("make")]
+    assert "lacks torch, papermill or ipykernel" in line and "make gpu-wheels" in line
