@@ -66,7 +66,7 @@ endif
 # matplotlib, pytest, tqdm and safetensors still lacks for make gpu-check (papermill and its
 # Jupyter kernel, pycocotools, torchinfo; the list fits the lent GPU machines' image), as wheels
 # for that machine's Python at the lock's versions, into .whl/ (≈ 14 MB). There:
-#   python3 -m pip install --no-index --no-deps --target /tmp/site .whl/*.whl && PYTHONPATH=/tmp/site make gpu-check SYSTEM_PY=python3
+#   python3 -m pip install --no-index --no-deps --target .whl/site .whl/*.whl && PYTHONPATH=$PWD/.whl/site make gpu-check SYSTEM_PY=python3
 GPU_PYTHON ?= 3.12
 GPU_WHEELS := papermill ipykernel nbformat nbclient jupyter-client jupyter-core traitlets pyzmq tornado \
   comm debugpy ipython ipython-pygments-lexers jedi parso pexpect ptyprocess prompt-toolkit wcwidth \
