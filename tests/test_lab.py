@@ -227,3 +227,15 @@ def test_full_resolution_path_matches_uint8_from_lab():
     assert out.dtype == torch.uint8 and out.shape == (48, 64, 3)
     ref = uint8_from_lab(L_norm, ab[None] / 110.0)[0]
     assert (out.int() - ref.int()).abs().max() <= 1
+
+
+def test_full_resolution_path_takes_any_layout():
+    """A strided or permuted uint8 image (a crop, a CHW tensor seen as HWC) gives the same Y and
+    RGB as its contiguous copy."""
+    g = torch.Generator().manual_seed(5)
+    chw = torch.randint(0, 256, (3, 20, 30), generator=g, dtype=torch.uint8)
+    ab = (torch.rand(2, 20, 15, generator=g) * 2 - 1) * 80
+    for view in (chw.permute(1, 2, 0), chw.permute(1, 2, 0)[:, ::2]):
+        Y = luminance_from_uint8(view)
+        assert torch.equal(Y, luminance_from_uint8(view.contiguous()))
+    assert torch.equal(uint8_from_luminance_ab(Y, ab), uint8_from_luminance_ab(Y.contiguous(), ab.contiguous()))
