@@ -37,7 +37,7 @@ SIZES = [(4000, 3000), (3000, 2000), (2048, 1536), (1600, 1200), (1024, 768), (6
 MODES = ["RGB", "L", "LA", "RGBA", "P", "CMYK", "I;16"]
 
 
-def _photo(i: int, size: tuple[int, int]) -> Image.Image:
+def grainy_photo(i: int, size: tuple[int, int]) -> Image.Image:
     """A bundled photo resized to ``size`` plus sensor-like grain (σ = 6 levels), so JPEG
     decoding/encoding costs what it costs on a real camera file, not on a smooth upscale."""
     base = Image.fromarray(PHOTOS[i % len(PHOTOS)]()).convert("RGB").resize(size, Image.BICUBIC)
@@ -65,7 +65,7 @@ def _save(img: Image.Image, mode: str, path: Path, rotate: bool) -> Path:
 
 def bench_single(colorizer: Colorizer, tmp: Path, repeats: int) -> None:
     src = tmp / "photo 12MP.jpg"
-    _photo(0, (4000, 3000)).save(src, quality=95)
+    grainy_photo(0, (4000, 3000)).save(src, quality=95)
     dst = tmp / "out" / output_name(src)
     colorizer.colorize_file(src, dst)  # warm-up
     runs = []
@@ -105,7 +105,7 @@ def bench_folder(colorizer: Colorizer, tmp: Path, n: int) -> None:
     for i in range(n):
         size = SIZES[i % len(SIZES)] if i < len(SIZES) else SIZES[int(rng.integers(2, len(SIZES)))]
         mode = MODES[i % len(MODES)]
-        paths.append(_save(_photo(i, size), mode, folder / f"{i:03d} photo", rotate=i % 5 == 0))
+        paths.append(_save(grainy_photo(i, size), mode, folder / f"{i:03d} photo", rotate=i % 5 == 0))
         pixels += size[0] * size[1]
     t0 = time.perf_counter()
     report = colorize_paths(colorizer, sorted(paths), tmp / "mixed_out", progress=False, log=lambda line: None)

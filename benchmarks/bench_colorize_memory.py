@@ -20,20 +20,17 @@ CPU-only torch build: see README, "Colorize your own photos").
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-import numpy as np
-from PIL import Image
-from skimage import data as skdata
+from bench_colorize import grainy_photo  # the same 12 MP test photo as the speed benchmark
 
 TIME = "/usr/bin/time"  # GNU time: "Maximum resident set size" of /usr/bin/time -v
 
 
-def peak_mb(cmd: list[str], cwd: Path | None = None) -> float:
+def peak_mb(cmd: list[str]) -> float:
     """Run ``cmd`` under ``/usr/bin/time``; its peak resident set in MB (1e6 bytes).
 
     Not ``wait4`` from this process: a child forked from a large parent starts its high-water
@@ -41,19 +38,11 @@ def peak_mb(cmd: list[str], cwd: Path | None = None) -> float:
     if not Path(TIME).is_file():
         raise SystemExit(f"{TIME} not found: install GNU time (Debian: apt-get install time)")
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
-        proc = subprocess.run([TIME, "-f", "%M", "-o", report.name, *cmd], cwd=cwd,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run([TIME, "-f", "%M", "-o", report.name, *cmd], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, text=True)
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         return int(report.read().split()[-1]) * 1024 / 1e6  # KiB
-
-
-def photo_12mp(path: Path) -> Path:
-    """A bundled photo at 4000×3000 with sensor-like grain (σ = 6 levels), saved as JPEG q95."""
-    base = Image.fromarray(skdata.astronaut()).resize((4000, 3000), Image.BICUBIC)
-    grain = np.random.default_rng(0).normal(0.0, 6.0, (3000, 4000, 1)).astype(np.float32)
-    Image.fromarray(np.clip(np.asarray(base, np.float32) + grain, 0, 255).astype(np.uint8)).save(path, quality=95)
-    return path
 
 
 def smoke_checkpoint(generator: str, root: Path) -> Path:
@@ -84,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             subprocess.run([sys.executable, "-m", "colorlib", "export", str(ckpt), "--out", str(out), *extra],
                            check=True, stdout=subprocess.DEVNULL)
             exports[name] = out
-        src = photo_12mp(tmp / "photo.jpg")
+        src = tmp / "photo.jpg"
+        grainy_photo(0, (4000, 3000)).save(src, quality=95)
         version = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True,
                                  text=True, check=True).stdout.strip()
         rows = [("python -c 'import torch'", peak_mb([py, "-c", "import torch"])),
