@@ -133,6 +133,8 @@ def write_slurm(out: str | os.PathLike, seeds: list[int], overrides: str = "", r
         "#!/usr/bin/env bash\n# Submit the study: data → the trainings (a job array) → evaluation and figures.\n"
         "# --wait: return when the report job has ended, with its exit status.\n"
         f"set -euo pipefail\ncd {here}\n"
+        'command -v sbatch >/dev/null || { echo "submit.sh: sbatch not found: run this where Slurm is '
+        '(a login node); make slurm-check tries it on a throwaway one-node Slurm" >&2; exit 1; }\n'
         'wait_flag=""; [[ "${1:-}" == --wait ]] && wait_flag=--wait\n'
         "data=$(sbatch --parsable prepare.sbatch)\n"
         f"runs=$(sbatch --parsable {after}:$data train.sbatch)\n"

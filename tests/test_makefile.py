@@ -114,6 +114,9 @@ def test_slurm_scripts_follow_results_and_resources(tmp_path):
                    ("--cpus-per-task=2", "--mem=6G", "--time=1:00:00", "--partition=gpu"))
     assert text["submit.sh"].count("--kill-on-invalid-dep=yes --dependency=afterok:") == 2
     assert "$wait_flag" in text["submit.sh"]
+    no_slurm = subprocess.run([shutil.which("bash"), str(tmp_path / "submit.sh")], env={**os.environ, "PATH": "/nowhere"},
+                              capture_output=True, text=True)
+    assert no_slurm.returncode == 1 and no_slurm.stderr.count("\n") == 1 and "sbatch not found" in no_slurm.stderr
     env = {**os.environ, "SLURM_ARRAY_TASK_ID": "1", "MAKE": "make -n -B", "RESULTS": "build/elsewhere"}
     out = subprocess.run(["bash", str(tmp_path / "train.sbatch")], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr

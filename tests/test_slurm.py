@@ -6,8 +6,8 @@ temporary folder for these tests and shut down after them: its own ``slurm.conf`
 machine's CPUs and memory and two "GPUs" (GRES ``gpu`` backed by character-device files: Slurm
 hands each job its own index in ``CUDA_VISIBLE_DEVICES``, as on a real GPU node, while the
 rehearsal's trainings run on the CPU). Skipped unless ``COLORLIB_SLURM=1`` (set by
-``make slurm-check``: the run takes minutes, so ``make test`` leaves it out), and without the
-packages or root.
+``make slurm-check``: the run takes minutes, so ``make test`` leaves it out); asked for, it fails
+in one line without the packages or root.
 """
 from __future__ import annotations
 
@@ -49,10 +49,12 @@ def _munge_running() -> bool:
 def slurm(tmp_path_factory):
     """A running single-node cluster; yields the environment that reaches it (SLURM_CONF)."""
     missing = [d for d in DAEMONS if shutil.which(d) is None and not Path("/usr/sbin", d).exists()]
+    # asked for (COLORLIB_SLURM=1, make slurm-check): what it cannot do is a failure, not a skip
     if missing:
-        pytest.skip(f"needs Debian's slurmctld slurmd slurm-client munge (missing {', '.join(missing)})")
+        pytest.fail(f"make slurm-check needs Debian's slurmctld slurmd slurm-client munge (missing "
+                    f"{', '.join(missing)}): apt-get install slurmctld slurmd slurm-client munge", pytrace=False)
     if os.geteuid() != 0:
-        pytest.skip("the throwaway cluster runs its daemons as root")
+        pytest.fail("make slurm-check runs the throwaway cluster's daemons as root: run it as root", pytrace=False)
     home = tmp_path_factory.mktemp("slurm")
     for sub in ("state", "spool", "log"):
         (home / sub).mkdir()
