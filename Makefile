@@ -38,9 +38,9 @@ PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar 
              2> >(grep --line-buffered -v "Kernel is running over TCP without encryption" >&2)
 # A training claims one free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it
 # runs as it is. make's job server (-j K) decides how many run at once.
-ON_A_GPU  := $(PY) -m colorlib.parallel gpu --
+ON_A_GPU  := $(PY) -m tools.parallel gpu --
 
-.PHONY: help setup gpu-wheels lock tensorboard test unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
+.PHONY: help setup gpu-wheels lock tensorboard test lint unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -82,7 +82,11 @@ lock: setup  ## refresh requirements.lock from .venv (after changing dependencie
 	{ echo "# pip constraints: the versions the recorded results were made with (make lock; Python $$($(PY) -c 'import platform; print(platform.python_version())'))"; \
 	  $(PY) -m pip freeze --exclude-editable | grep -v '^-e '; } > $(LOCK)
 
-test: unit-test nbval  ## unit tests (the rehearsal and parallel runs included), then the notebooks under nbval
+test: lint unit-test nbval  ## lint, unit tests (the rehearsal and parallel runs included), then the notebooks under nbval
+lint: setup  ## ruff (lint + format check) and the import-linter contract of the layers (pyproject.toml)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
 unit-test: setup
 	$(PY) -m pytest -q tests
 nbval: setup
@@ -129,16 +133,16 @@ REHEARSAL_HOME ?= build/rehearsal
 REHEARSAL_SET  ?= device=cpu n_train=32 n_test=8 epochs=1
 rehearse: setup  ## make reproduce end to end on the CPU, small, against a local COCO mirror (≈ 3 min)
 	rm -rf $(REHEARSAL_HOME)/data $(REHEARSAL_HOME)/runs $(REHEARSAL_HOME)/results
-	$(PY) -m colorlib.rehearsal --home $(REHEARSAL_HOME) -- \
+	$(PY) -m tools.rehearsal --home $(REHEARSAL_HOME) -- \
 	  $(MAKE) reproduce ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results SEEDS="$(SEEDS)" SET="$(REHEARSAL_SET) $(SET)"
 
 # make rehearse through Slurm: make slurm's scripts, submitted to the Slurm of this machine with
 # submit.sh --wait (the COCO mirror is on 127.0.0.1, so the cluster must be this one machine).
 rehearse-slurm: setup  ## make rehearse as Slurm jobs (data, a job array of trainings, report) on a single-node Slurm
 	rm -rf $(REHEARSAL_HOME)/data $(REHEARSAL_HOME)/runs $(REHEARSAL_HOME)/results $(REHEARSAL_HOME)/slurm
-	$(PY) -m colorlib.parallel slurm --out $(REHEARSAL_HOME)/slurm --seeds $(SEEDS) \
+	$(PY) -m tools.parallel slurm --out $(REHEARSAL_HOME)/slurm --seeds $(SEEDS) \
 	  --overrides "$(REHEARSAL_SET) $(SET)" --cpus 1 --mem 4G --hours 1
-	ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results $(PY) -m colorlib.rehearsal --home $(REHEARSAL_HOME) -- \
+	ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results $(PY) -m tools.rehearsal --home $(REHEARSAL_HOME) -- \
 	  bash $(REHEARSAL_HOME)/slurm/submit.sh --wait
 
 # a throwaway single-node Slurm (Debian's slurmctld slurmd slurm-client munge, as root) runs it
@@ -146,10 +150,10 @@ slurm-check: setup  ## start a single-node Slurm, run make rehearse-slurm on it,
 	COLORLIB_SLURM=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_slurm.py
 
 gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → results/gpu-check/report.md
-	$(PY) -m colorlib.gpu_check --out results/gpu-check
+	$(PY) -m tools.gpu_check --out results/gpu-check
 
 slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/; SLURM_ARGS="--partition gpu --hours 12 --cpus 16 --mem 64G"
-	$(PY) -m colorlib.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(SLURM_ARGS)
+	$(PY) -m tools.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(SLURM_ARGS)
 
 tensorboard: setup  ## watch every run train (losses, held-out samples): needs pip install -e '.[tensorboard]'
 	$(VENV)/bin/tensorboard --logdir runs/

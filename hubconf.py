@@ -9,8 +9,9 @@
 path or a URL. A URL is downloaded once into torch.hub's cache (``<hub dir>/checkpoints``) and
 checked against the sha256 prefix in its file name (``name-<sha256[:8]>.safetensors``,
 torchvision's convention) or against ``sha256=``; a URL with neither is refused. The result is a
-:class:`colorlib.colorizer.Colorizer` in eval mode (``dropout=True``: the paper's test-time dropout).
+:class:`colorlib.inference.colorizer.Colorizer` in eval mode (``dropout=True``: the paper's test-time dropout).
 """
+
 dependencies = ["torch", "torchvision", "numpy", "PIL", "safetensors"]
 
 
@@ -25,10 +26,12 @@ def resnet_colorizer(weights=None, sha256=None, device="cpu", dropout=False, pro
 
 
 def _colorizer(generator, weights, sha256, device, dropout, progress):
-    from colorlib.colorizer import load_colorizer
-    from colorlib.export import ExportError, resolve_weights
+    from colorlib.inference.colorizer import load_colorizer
+    from colorlib.inference.export import ExportError, resolve_weights
 
     if weights is None:
-        raise ExportError(f"{generator}_colorizer: pass weights=<path or URL of a .safetensors export> "
-                          "(no weights are published with this repository; `python -m colorlib export` writes one)")
+        raise ExportError(
+            f"{generator}_colorizer: pass weights=<path or URL of a .safetensors export> "
+            "(no weights are published with this repository; `python -m colorlib export` writes one)"
+        )
     return load_colorizer(resolve_weights(weights, sha256, progress), generator, device, dropout)

@@ -7,6 +7,7 @@ temporary folder, times each checksum reading the file in 8 MiB chunks — warm 
 page cache, as right after prepare) and, where the OS allows dropping it, cold (bound by the
 disk, not the checksum) — then deletes it. ``colorlib`` is the function the cache uses (:func:`colorlib.data.cache.file_checksum`).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,6 +33,7 @@ def _running(update, start=0):
             while n := f.readinto(buffer):
                 value = update(view[:n], value)
         return value
+
     return run
 
 
@@ -43,6 +45,7 @@ def _hashing(name: str):
             while n := f.readinto(buffer):
                 digest.update(view[:n])
         return digest.hexdigest()
+
     return run
 
 
@@ -85,8 +88,7 @@ def main() -> None:
         with open(path, "rb") as f:  # written back now, not during the first cold timing
             os.fsync(f.fileno())
         gb = path.stat().st_size / 1e9
-        print(f"{path.stat().st_size / 1e9:.2f} GB ({'×'.join(map(str, shape))} uint8), "
-              f"{os.cpu_count()} CPUs")
+        print(f"{path.stat().st_size / 1e9:.2f} GB ({'×'.join(map(str, shape))} uint8), {os.cpu_count()} CPUs")
         if _drop_page_cache(path):  # one untimed cold read: the first one after writing is slower
             file_checksum(path)
         for name, run in CANDIDATES.items():

@@ -1,4 +1,4 @@
-"""Benchmark full-resolution colorization (colorlib/colorizer.py, colorlib/colorize.py) on this machine.
+"""Benchmark full-resolution colorization (colorlib/inference/colorizer.py, colorlib/inference/colorize.py) on this machine.
 
     .venv/bin/python benchmarks/bench_colorize.py [--generator unet] [--checkpoint CKPT]
                                                   [--repeats 5] [--folder 100]
@@ -13,6 +13,7 @@
 Speed does not depend on the weights: without ``--checkpoint`` a freshly initialized generator
 is used. Photos are generated from scikit-image's bundled images into a temp folder.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,13 +28,24 @@ import torch
 from PIL import Image
 from skimage import data as skdata
 
-from colorlib.colorize import colorize_paths, output_name
-from colorlib.colorizer import Colorizer, load_colorizer
+from colorlib.inference.colorize import colorize_paths, output_name
+from colorlib.inference.colorizer import Colorizer, load_colorizer
 from colorlib.models import build_generator
 
 PHOTOS = [skdata.astronaut, skdata.chelsea, skdata.coffee, skdata.rocket, skdata.hubble_deep_field]
-SIZES = [(4000, 3000), (3000, 2000), (2048, 1536), (1600, 1200), (1024, 768), (640, 480),
-         (480, 640), (300, 451), (20, 900), (7, 5), (1, 1)]
+SIZES = [
+    (4000, 3000),
+    (3000, 2000),
+    (2048, 1536),
+    (1600, 1200),
+    (1024, 768),
+    (640, 480),
+    (480, 640),
+    (300, 451),
+    (20, 900),
+    (7, 5),
+    (1, 1),
+]
 MODES = ["RGB", "L", "LA", "RGBA", "P", "CMYK", "I;16"]
 
 
@@ -110,8 +122,10 @@ def bench_folder(colorizer: Colorizer, tmp: Path, n: int) -> None:
     t0 = time.perf_counter()
     report = colorize_paths(colorizer, sorted(paths), tmp / "mixed_out", progress=False, log=lambda line: None)
     total = time.perf_counter() - t0
-    print(f"\nfolder of {n} mixed photos ({pixels / 1e6:.0f} MP in all; {len(report.written)} written, "
-          f"{len(report.failed)} failed): {total:.1f} s, {total / n:.2f} s per photo")
+    print(
+        f"\nfolder of {n} mixed photos ({pixels / 1e6:.0f} MP in all; {len(report.written)} written, "
+        f"{len(report.failed)} failed): {total:.1f} s, {total / n:.2f} s per photo"
+    )
     print("  seconds by stage: " + ", ".join(f"{k} {v:.1f}" for k, v in report.seconds.items()))
 
 
@@ -128,8 +142,11 @@ def main(argv: list[str] | None = None) -> int:
     else:
         torch.manual_seed(0)
         colorizer = Colorizer(build_generator(args.generator, pretrained=False), args.generator, args.device)
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {colorizer.device}, "
-          f"generator {colorizer.generator}", file=sys.stderr)
+    print(
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads, device {colorizer.device}, "
+        f"generator {colorizer.generator}",
+        file=sys.stderr,
+    )
     with tempfile.TemporaryDirectory(prefix="bench_colorize_") as tmp:
         bench_single(colorizer, Path(tmp), args.repeats)
         bench_network_layout(colorizer, args.repeats)

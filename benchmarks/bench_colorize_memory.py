@@ -8,7 +8,7 @@ Each number is the peak resident set (``ru_maxrss`` of the finished child: what
 
 1. ``python -c "import torch"``: the floor that torch's own build sets before colorlib runs
    (a CUDA build maps its CUDA libraries even on a machine without a GPU);
-2. ``import colorlib.colorize``: what the colorize command imports;
+2. ``import colorlib.inference.colorize``: what the colorize command imports;
 3. ``python -m colorlib colorize photo.jpg`` (4000×3000 JPEG → JPEG q95) with the training
    checkpoint, then with its ``export`` (safetensors), then with a ``--fp16`` export.
 
@@ -17,6 +17,7 @@ Without ``--checkpoint`` a smoke run of ``--generator`` is trained into a temp f
 ``--python`` measures another interpreter with colorlib importable (e.g. a venv with a
 CPU-only torch build: see README, "Colorize your own photos").
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,8 +39,9 @@ def peak_mb(cmd: list[str]) -> float:
     if not Path(TIME).is_file():
         raise SystemExit(f"{TIME} not found: install GNU time (Debian: apt-get install time)")
     with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
-        proc = subprocess.run([TIME, "-f", "%M", "-o", report.name, *cmd], stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, text=True)
+        proc = subprocess.run(
+            [TIME, "-f", "%M", "-o", report.name, *cmd], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+        )
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr}")
         return int(report.read().split()[-1]) * 1024 / 1e6  # KiB
@@ -50,8 +52,13 @@ def smoke_checkpoint(generator: str, root: Path) -> Path:
     from colorlib.data import prepare
     from colorlib.train import train
 
-    cfg = Config.from_profile("smoke", generator=generator, data_root=str(root / "data"),
-                              run_root=str(root / "runs"), results_root=str(root / "results"))
+    cfg = Config.from_profile(
+        "smoke",
+        generator=generator,
+        data_root=str(root / "data"),
+        run_root=str(root / "runs"),
+        results_root=str(root / "results"),
+    )
     prepare(cfg, progress=False)
     train(cfg, progress=False)
     return cfg.run_dir / "checkpoint.pt"
@@ -70,20 +77,44 @@ def main(argv: list[str] | None = None) -> int:
         exports = {}
         for name, extra in (("export", []), ("export --fp16", ["--fp16"])):
             out = tmp / f"{args.generator}{'-fp16' if extra else ''}.safetensors"
-            subprocess.run([sys.executable, "-m", "colorlib", "export", str(ckpt), "--out", str(out), *extra],
-                           check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [sys.executable, "-m", "colorlib", "export", str(ckpt), "--out", str(out), *extra],
+                check=True,
+                stdout=subprocess.DEVNULL,
+            )
             exports[name] = out
         src = tmp / "photo.jpg"
         grainy_photo(0, (4000, 3000)).save(src, quality=95)
-        version = subprocess.run([py, "-c", "import torch; print(torch.__version__)"], capture_output=True,
-                                 text=True, check=True).stdout.strip()
-        rows = [("python -c 'import torch'", peak_mb([py, "-c", "import torch"])),
-                ("import colorlib.colorize", peak_mb([py, "-c", "import colorlib.colorize"]))]
+        version = subprocess.run(
+            [py, "-c", "import torch; print(torch.__version__)"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        rows = [
+            ("python -c 'import torch'", peak_mb([py, "-c", "import torch"])),
+            ("import colorlib.inference.colorize", peak_mb([py, "-c", "import colorlib.inference.colorize"])),
+        ]
         for name, weights in (("colorize, checkpoint", ckpt), *((f"colorize, {k}", v) for k, v in exports.items())):
-            rows.append((name, peak_mb([py, "-m", "colorlib", "colorize", str(src), "--out", str(tmp / "out"),
-                                        "--checkpoint", str(weights)])))
-        print(f"peak resident memory, 12 MP JPEG ({args.generator}, torch {version}, "
-              f"{ckpt.stat().st_size / 1e6:.0f} MB checkpoint, {exports['export'].stat().st_size / 1e6:.0f} MB export):")
+            rows.append(
+                (
+                    name,
+                    peak_mb(
+                        [
+                            py,
+                            "-m",
+                            "colorlib",
+                            "colorize",
+                            str(src),
+                            "--out",
+                            str(tmp / "out"),
+                            "--checkpoint",
+                            str(weights),
+                        ]
+                    ),
+                )
+            )
+        print(
+            f"peak resident memory, 12 MP JPEG ({args.generator}, torch {version}, "
+            f"{ckpt.stat().st_size / 1e6:.0f} MB checkpoint, {exports['export'].stat().st_size / 1e6:.0f} MB export):"
+        )
         for name, mb in rows:
             print(f"  {name:<28}{mb:7.0f} MB")
     return 0

@@ -8,6 +8,7 @@ grayscale test + cache write, not a network. The batch timings index the train m
 sorted random index array (as the training loop does), then optionally convert on the CPU:
 uint8 → float → Lab (lab_from_uint8) → random horizontal flip with p = 0.5 (§5.1).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,9 +22,10 @@ import torch
 from PIL import Image
 
 from colorlib.config import Config
-from colorlib.data import load_images, prepare
+from colorlib.data import prepare
+from colorlib.data.cache import load_images
+from colorlib.data.images import open_rgb
 from colorlib.data.sources import BUNDLED_PHOTOS, _skimage_data_dir
-from colorlib.images import open_rgb
 from colorlib.lab import lab_from_uint8
 
 
@@ -66,14 +68,23 @@ def main() -> None:
         tmp = Path(tmp)
         make_corpus(tmp / "images", args.images)
         n_test = args.images // 5
-        cfg = Config.from_profile("demo", source="folder", folder=str(tmp / "images"), image_size=args.size,
-                             n_train=args.images - n_test, n_test=n_test,
-                             data_root=str(tmp / "data"), results_root=str(tmp / "results"))
+        cfg = Config.from_profile(
+            "demo",
+            source="folder",
+            folder=str(tmp / "images"),
+            image_size=args.size,
+            n_train=args.images - n_test,
+            n_test=n_test,
+            data_root=str(tmp / "data"),
+            results_root=str(tmp / "results"),
+        )
         start = time.perf_counter()
         summary = prepare(cfg, progress=False)
         seconds = time.perf_counter() - start
-        print(f"prepare: {args.images} JPEGs 640×480 → {args.size}×{args.size} cache in {seconds:.2f} s "
-              f"= {args.images / seconds:.1f} images/s ({summary['skipped_total']} skipped)")
+        print(
+            f"prepare: {args.images} JPEGs 640×480 → {args.size}×{args.size} cache in {seconds:.2f} s "
+            f"= {args.images / seconds:.1f} images/s ({summary['skipped_total']} skipped)"
+        )
 
         train = load_images(cfg, "train")
         rng = np.random.default_rng(0)

@@ -9,6 +9,7 @@ baselines, all metrics, all files — median and best of ``--repeats``. Then the
 alone on the test images: paper L1, PSNR, SSIM, colorfulness (ms per image). ``--figures`` also
 times ``make_figures`` (including the torchinfo tables of Figs. 10–15).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -22,15 +23,15 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from colorlib import metrics
 from colorlib.checkpoint import FORMAT, atomic_save
-from colorlib.config import Config
-from colorlib.data import load_images, prepare
-from colorlib.evaluate import evaluate
-from colorlib.figures import make_figures
+from colorlib.config import GENERATORS, Config
+from colorlib.data import prepare
+from colorlib.data.cache import load_images
+from colorlib.evaluation import metrics
+from colorlib.evaluation.evaluate import evaluate
+from colorlib.evaluation.figures import make_figures
 from colorlib.lab import lab_from_uint8
 from colorlib.models import build_generator
-from colorlib.names import GENERATORS
 
 
 def _time(fn, repeats: int) -> list[float]:
@@ -51,26 +52,47 @@ def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        cfg = Config.from_profile(args.profile, data_root=str(root / "data"), run_root=str(root / "runs"),
-                             results_root=str(root / "results"), pretrained="none")
+        cfg = Config.from_profile(
+            args.profile,
+            data_root=str(root / "data"),
+            run_root=str(root / "runs"),
+            results_root=str(root / "results"),
+            pretrained="none",
+        )
         prepare(cfg, progress=False)
         for gen in GENERATORS:
             torch.manual_seed(0)
             run = cfg.replace(generator=gen)
-            atomic_save({"format": FORMAT, "generator": gen, "G": build_generator(gen).state_dict(),
-                         "config": run.to_dict(), "epoch": 0, "iteration": 0}, run.run_dir / "checkpoint.pt")
+            atomic_save(
+                {
+                    "format": FORMAT,
+                    "generator": gen,
+                    "G": build_generator(gen).state_dict(),
+                    "config": run.to_dict(),
+                    "epoch": 0,
+                    "iteration": 0,
+                },
+                run.run_dir / "checkpoint.pt",
+            )
         test = np.array(load_images(cfg, "test"))
-        print(f"profile {cfg.profile}: {len(test)} test images {test.shape[1]}×{test.shape[2]}, device "
-              f"{cfg.resolve_device()}, torch threads {torch.get_num_threads()}, batch {cfg.batch_size}")
+        print(
+            f"profile {cfg.profile}: {len(test)} test images {test.shape[1]}×{test.shape[2]}, device "
+            f"{cfg.resolve_device()}, torch threads {torch.get_num_threads()}, batch {cfg.batch_size}"
+        )
         times = _time(lambda: evaluate(cfg, progress=False), args.repeats)
-        print(f"evaluate (2 models × 2 modes + 2 baselines, all files): median {statistics.median(times):.1f} s, "
-              f"best {min(times):.1f} s over {len(times)} runs")
+        print(
+            f"evaluate (2 models × 2 modes + 2 baselines, all files): median {statistics.median(times):.1f} s, "
+            f"best {min(times):.1f} s over {len(times)} runs"
+        )
 
         L, ab = lab_from_uint8(torch.from_numpy(test))
         rgb = test.astype(np.float64) / 255.0
-        for name, fn in (("paper L1", lambda: metrics.ab_l1(torch.zeros_like(ab), ab)),
-                         ("PSNR", lambda: metrics.psnr(rgb, test)), ("SSIM", lambda: metrics.ssim(rgb, test)),
-                         ("colorfulness", lambda: metrics.colorfulness(rgb))):
+        for name, fn in (
+            ("paper L1", lambda: metrics.ab_l1(torch.zeros_like(ab), ab)),
+            ("PSNR", lambda: metrics.psnr(rgb, test)),
+            ("SSIM", lambda: metrics.ssim(rgb, test)),
+            ("colorfulness", lambda: metrics.colorfulness(rgb)),
+        ):
             t = min(_time(fn, 3))
             print(f"  {name:<13} {1000 * t / len(test):7.2f} ms/image")
         if args.figures:

@@ -14,28 +14,51 @@ tensors and plain Python values only:
     encoder_init  where the ResNet encoder's weights came from ("imagenet", a path, or "random: …")
     train_split   {"sha256": digest of the train images' identities, "ids": sorted identities}
 """
+
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 from torch import nn
 
-from .errors import ColorlibError
-from .files import atomic_file
-from .runtime import Runtime, all_gather_objects, rng_state, seed_all, set_rng_state
+from colorlib.config import Config
+from colorlib.models import build_generator
+from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import atomic_file, shown
+from colorlib.utils.log import log
+from colorlib.utils.runtime import Runtime, all_gather_objects, rng_state, seed_all, set_rng_state
 
-__all__ = ["FORMAT", "CheckpointError", "RunState", "atomic_save", "save_training", "resume_training",
-           "load_checkpoint", "generator_state", "load_generator"]
+__all__ = [
+    "FORMAT",
+    "EXPORT_FORMAT",
+    "CheckpointError",
+    "RunChangedError",
+    "RunState",
+    "atomic_save",
+    "save_training",
+    "resume_training",
+    "run_changes",
+    "load_checkpoint",
+    "read_export",
+    "export_info",
+    "generator_state",
+    "load_generator",
+]
 
 FORMAT = "colorlib-checkpoint-1"
 
 
 class CheckpointError(ColorlibError, RuntimeError):
     """A checkpoint file is missing, corrupt, or not what the caller needs."""
+
+
+class RunChangedError(CheckpointError):
+    """A resume asked for other settings or data than the run's weights were trained with."""
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
@@ -67,11 +90,66 @@ def load_checkpoint(path: str | os.PathLike, map_location="cpu", mmap: bool = Fa
     try:
         ckpt = torch.load(path, map_location=map_location, weights_only=True, mmap=mmap)
     except Exception as err:
-        raise CheckpointError(f"{path}: not a readable checkpoint (corrupt, truncated, or not saved "
-                              f"by colorlib): {_first_sentence(err)}") from None
+        raise CheckpointError(
+            f"{path}: not a readable checkpoint (corrupt, truncated, or not saved by colorlib): {_first_sentence(err)}"
+        ) from None
     if not isinstance(ckpt, dict) or ckpt.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not a colorlib checkpoint (expected format {FORMAT!r})")
     return ckpt
+
+
+# ----------------------------------------------------------------------------- trained weights, for inference
+EXPORT_FORMAT = "colorlib-generator-1"
+
+
+def safetensors_api():
+    try:
+        import safetensors.torch
+    except ImportError:
+        raise CheckpointError("the 'safetensors' package is not installed (pip install safetensors)") from None
+    return safetensors.torch
+
+
+def read_export(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
+    """(state dict, info) of an export: info holds "generator", "config" (dict), "encoder_init",
+    "dtype", the checkpoint's plain entries, and "metrics"/"provenance" where present."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"{path}: no such exported file")
+    safetensors_api()
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt", device="cpu") as f:
+            meta = f.metadata() or {}
+            state = {k: f.get_tensor(k) for k in f.keys()}
+    except Exception as err:  # noqa: BLE001 - safetensors raises its own error types
+        raise CheckpointError(
+            f"{path}: not a readable safetensors file ({type(err).__name__}: {' '.join(str(err).split())[:160]})"
+        ) from None
+    return state, export_info(meta, path)
+
+
+def export_info(meta: dict[str, str], path: Path) -> dict:
+    """The info dict of an export's metadata (see :func:`read_export`)."""
+    if meta.get("format") != EXPORT_FORMAT:
+        raise CheckpointError(
+            f"{path}: not a colorlib export (expected format {EXPORT_FORMAT!r}); "
+            "write one with `python -m colorlib export`"
+        )
+    try:
+        info = {
+            **json.loads(meta.get("checkpoint", "{}")),
+            "format": meta["format"],
+            "generator": meta.get("generator"),
+            "config": json.loads(meta.get("config", "null")),
+            "encoder_init": meta.get("encoder_init", "n/a"),
+            "dtype": meta.get("dtype", "float32"),
+        }
+        info.update({k: json.loads(meta[k]) for k in ("metrics", "provenance") if k in meta})
+    except json.JSONDecodeError as err:
+        raise CheckpointError(f"{path}: corrupt export metadata ({err})") from None
+    return info
 
 
 _TENSOR_KEYS = ("G", "D", "opt_G", "opt_D", "rng")  # a checkpoint's tensors: never in the info dict
@@ -79,7 +157,7 @@ _TENSOR_KEYS = ("G", "D", "opt_G", "opt_D", "rng")  # a checkpoint's tensors: ne
 
 def generator_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], dict]:
     """(the generator's state dict, the file's other information) of a training checkpoint or of
-    a ``.safetensors`` export (:mod:`colorlib.export`), read for inference only.
+    a ``.safetensors`` export (:mod:`colorlib.inference.export`), read for inference only.
 
     The info dict holds at least "generator", "config" and "encoder_init" (exports) and every
     non-tensor entry of a checkpoint (epoch, history, …). A checkpoint is memory-mapped: of its
@@ -87,12 +165,12 @@ def generator_state(path: str | os.PathLike) -> tuple[dict[str, torch.Tensor], d
     """
     path = Path(path)
     if path.suffix.lower() == ".safetensors":
-        from .export import read_export
-
         return read_export(path)
     ckpt = load_checkpoint(path, mmap=True)
     if not isinstance(ckpt.get("G"), dict):
-        raise CheckpointError(f"{path}: holds no generator weights (no 'G' entry); is it a colorlib training checkpoint?")
+        raise CheckpointError(
+            f"{path}: holds no generator weights (no 'G' entry); is it a colorlib training checkpoint?"
+        )
     return ckpt["G"], {k: v for k, v in ckpt.items() if k not in _TENSOR_KEYS}
 
 
@@ -103,12 +181,17 @@ def _inference_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     copied, so that the file's mapping, and the pages the copy read, are released."""
     if all(v.is_contiguous() and v.dtype in (torch.float32, torch.int64) for v in state.values()):
         return state
-    return {k: v.to(dtype=torch.float32 if v.is_floating_point() else v.dtype,
-                    memory_format=torch.contiguous_format, copy=True) for k, v in state.items()}
+    return {
+        k: v.to(
+            dtype=torch.float32 if v.is_floating_point() else v.dtype, memory_format=torch.contiguous_format, copy=True
+        )
+        for k, v in state.items()
+    }
 
 
-def load_generator(path: str | os.PathLike, expect: str | None = None,
-                   device: str | torch.device = "cpu") -> tuple[nn.Module, dict]:
+def load_generator(
+    path: str | os.PathLike, expect: str | None = None, device: str | torch.device = "cpu"
+) -> tuple[nn.Module, dict]:
     """The trained generator of a checkpoint or ``.safetensors`` export, in eval mode on
     ``device``, and the file's information (:func:`generator_state`: "generator", "config",
     "encoder_init", …; no tensors).
@@ -117,8 +200,6 @@ def load_generator(path: str | os.PathLike, expect: str | None = None,
     built on the meta device and takes the file's tensors as its own (``assign=True``): no second
     copy of the weights stays in memory (:func:`_inference_state`).
     """
-    from .models import build_generator
-
     state, info = generator_state(path)
     name = info.get("generator")
     if expect is not None and name != expect:
@@ -137,50 +218,113 @@ def load_generator(path: str | os.PathLike, expect: str | None = None,
 @dataclass
 class RunState:
     """Where a training run stands: epochs and optimizer steps completed, the per-epoch history
-    rows, where the ResNet encoder's weights came from, and which images it trains on
+    rows, where the ResNet encoder's weights came from, which images it trains on
     (``train_split``: {"sha256": …, "ids": [...]}, see colorlib.data.split_ids; evaluate refuses
-    to score a run on test images it trained on)."""
+    to score a run on test images it trained on), and its segments: one per stretch of epochs
+    trained with one set of settings (more than one only after ``continue_changed``)."""
+
     epoch: int = 0
     iteration: int = 0
     history: list[dict] = field(default_factory=list)
     encoder_init: str = "n/a"
     train_split: dict = field(default_factory=dict)
+    segments: list[dict] = field(default_factory=list)
 
 
-def save_training(path: str | os.PathLike, step, run: RunState, cfg, rt: Runtime) -> None:
+def run_changes(saved: Config, saved_split: dict, cfg: Config, split: dict) -> list[str]:
+    """What identifies a run — the fields of ``Config.run_key`` (data, seed, the training
+    settings) and the identity of the train images — as ``"name old → new"`` for each that
+    differs between a saved run and ``cfg`` / ``split``; empty when they are the same run."""
+    old, new = saved.run_key(), cfg.run_key()
+    changes = [
+        f"{k} {old.get(k)!r} → {new.get(k)!r}" for k in sorted(old.keys() | new.keys()) if old.get(k) != new.get(k)
+    ]
+    if saved_split.get("sha256") and split.get("sha256") and saved_split["sha256"] != split["sha256"]:
+        changes.append(f"train images {saved_split['sha256'][:12]} → {split['sha256'][:12]} (another data split)")
+    return changes
+
+
+def save_training(path: str | os.PathLike, step, run: RunState, cfg: Config, rt: Runtime) -> None:
     """Save everything a run needs to continue exactly: ``step.state_dict()`` (G, D, both
     optimizers), every process's RNG state, ``run`` and the Config. Collective under DDP (every
     process calls it); rank 0 writes. The inverse of :func:`resume_training`."""
     states = all_gather_objects(rng_state(rt.device), rt)
     if not rt.main:
         return
-    atomic_save({"format": FORMAT, "generator": cfg.generator, "config": cfg.to_dict(),
-                 **step.state_dict(), "epoch": run.epoch, "iteration": run.iteration,
-                 "rng": states if rt.distributed else states[0], "history": run.history,
-                 "encoder_init": run.encoder_init, "train_split": run.train_split}, path)
+    atomic_save(
+        {
+            "format": FORMAT,
+            "generator": cfg.generator,
+            "config": cfg.to_dict(),
+            **step.state_dict(),
+            "epoch": run.epoch,
+            "iteration": run.iteration,
+            "rng": states if rt.distributed else states[0],
+            "history": run.history,
+            "encoder_init": run.encoder_init,
+            "train_split": run.train_split,
+            "segments": run.segments,
+        },
+        path,
+    )
 
 
-def resume_training(path: str | os.PathLike, step, cfg, rt: Runtime,
-                    log: Callable[[str], None] = print) -> RunState:
+def resume_training(
+    path: str | os.PathLike,
+    step,
+    cfg: Config,
+    rt: Runtime,
+    split: dict,
+    continue_changed: bool = False,
+    say: Callable[..., None] = log,
+) -> RunState:
     """Restore a :func:`save_training` checkpoint into ``step`` and this process's RNGs; return
     the run's state. Loaded onto the CPU: ``step.load_state_dict`` places weights and Adam
-    moments on the run's device, and RNG states must be CPU tensors wherever the run is."""
-    from .config import Config, shown
+    moments on the run's device, and RNG states must be CPU tensors wherever the run is.
 
+    The run must be the same run: :func:`run_changes` between the checkpoint and ``cfg`` /
+    ``split`` (the train images now) is refused with :class:`RunChangedError`, unless
+    ``continue_changed``, which starts a new segment; fewer epochs than already done is refused."""
     ck = load_checkpoint(path, map_location="cpu")
     if ck["generator"] != cfg.generator:
         raise CheckpointError(f"{path}: holds a {ck['generator']!r} run, not {cfg.generator!r}")
+    saved = Config.from_dict(ck["config"], source=f"{path} (its config)")
+    changes = run_changes(saved, ck.get("train_split", {}), cfg, split)
+    run_dir = shown(Path(path).parent)
+    if changes and not continue_changed:
+        raise RunChangedError(
+            f"{run_dir} was trained with other settings or data ({'; '.join(changes)}); "
+            f"start a new run elsewhere (--set run_root=DIR), delete {run_dir}, or continue "
+            f"it with the new settings on purpose (--continue-changed: recorded in segments.json)"
+        )
+    total = cfg.l1_pretrain_epochs + cfg.epochs
+    if total < ck["epoch"]:
+        raise RunChangedError(
+            f"{run_dir} has trained {ck['epoch']} epochs already; epochs={cfg.epochs} "
+            f"(+ l1_pretrain_epochs={cfg.l1_pretrain_epochs}) would undo none of them: "
+            f"ask for at least {ck['epoch']}"
+        )
     step.load_state_dict(ck)
-    saved = Config.from_dict(ck["config"]).run_key()
-    changed = [f"{k} {saved[k]!r} → {v!r}" for k, v in cfg.run_key().items() if k in saved and saved[k] != v]
-    if changed:
-        log(f"WARNING: resuming with changed settings ({'; '.join(changed)}): the history mixes both")
+    segments = list(ck.get("segments") or [{"from_epoch": 0, "config": ck["config"]}])
+    if changes:
+        say(
+            f"continuing {run_dir} with changed settings ({'; '.join(changes)}) from epoch {ck['epoch']}: "
+            f"recorded in segments.json",
+            problem=True,
+        )
+        segments.append({"from_epoch": ck["epoch"], "config": cfg.to_dict(), "changes": changes})
     states = ck["rng"] if isinstance(ck["rng"], list) else [ck["rng"]]
     if len(states) == rt.world:
         set_rng_state(states[rt.rank], rt.device)
     else:
         seed_all(cfg.seed + 1000 * ck["epoch"] + rt.rank)
-        log(f"note: resumed on {rt.world} processes, checkpoint has {len(states)}: dropout RNG reseeded")
-    log(f"resumed {shown(path)} at epoch {ck['epoch']}")
-    return RunState(ck["epoch"], ck.get("iteration", 0), list(ck["history"]), ck.get("encoder_init", "n/a"),
-                    ck.get("train_split", {}))
+        say(f"note: resumed on {rt.world} processes, checkpoint has {len(states)}: dropout RNG reseeded")
+    say(f"resumed {shown(path)} at epoch {ck['epoch']}")
+    return RunState(
+        ck["epoch"],
+        ck.get("iteration", 0),
+        list(ck["history"]),
+        ck.get("encoder_init", "n/a"),
+        ck.get("train_split") or split,
+        segments,
+    )

@@ -9,9 +9,9 @@ Paths come from the config, never from the current directory. The roots default 
 ``COLORLIB_RESULTS`` override them, and so do the fields ``data_root`` / ``run_root`` /
 ``results_root``.
 """
+
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import json
 import math
@@ -21,18 +21,10 @@ import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .errors import ConfigError
-from .names import GENERATORS, run_name
+from colorlib.utils.errors import ConfigError
+from colorlib.utils.files import project_root
 
-__all__ = ["Config", "PROFILES", "project_root", "add_config_args", "config_from_args", "verb_parser", "HelpFormatter", "shown"]
-
-
-def project_root() -> Path:
-    """The checkout that holds this package (an editable install), else ``$COLORLIB_HOME`` or cwd."""
-    if os.environ.get("COLORLIB_HOME"):
-        return Path(os.environ["COLORLIB_HOME"]).expanduser().resolve()
-    here = Path(__file__).resolve().parent.parent
-    return here if (here / "pyproject.toml").is_file() else Path.cwd().resolve()
+__all__ = ["Config", "PROFILES", "GENERATORS", "BASELINES", "MODES", "DISPLAY_NAMES", "display_name", "run_name"]
 
 
 def _data(default, only: str = ""):
@@ -45,21 +37,36 @@ def _run(default):
     return field(default=default, metadata={"role": "run"})
 
 
-def shown(path: str | os.PathLike) -> str:
-    """``path`` as messages, notebooks and results files show it: relative to the project root
-    (``data/demo``), else to the home folder (``~/…``), else as it is — so no committed file
-    carries the absolute paths of the machine that made it."""
-    p = Path(path).expanduser()
-    full = p.resolve() if p.is_absolute() or p.exists() else p.absolute()
-    for base, prefix in ((project_root(), ""), (Path.home().resolve(), "~/")):
-        try:
-            rel = full.relative_to(base)
-        except ValueError:
-            continue
-        return prefix + rel.as_posix() if rel.parts else (prefix.rstrip("/") or ".")
-    return str(p)
+# ----------------------------------------------------------------------------- names
+# The paper's two generators (§4.2): the pix2pix U-Net and the U-Net on a ResNet-18 encoder.
+GENERATORS = ("unet", "resnet")
+
+# Reference predictors scored exactly like the models (see colorlib.evaluation.evaluate).
+BASELINES = ("gray", "train-median")
+
+# How a generator is run at test time: ``eval`` (dropout off) and ``dropout`` (on, §4.2).
+MODES = ("eval", "dropout")
+
+# How tables, figures and logs name each of them.
+DISPLAY_NAMES = {
+    "unet": "U-Net",
+    "resnet": "ResNet",
+    "gray": "gray baseline (ab = 0)",
+    "train-median": "train-median baseline",
+}
 
 
+def display_name(model: str) -> str:
+    """The printed name of a generator or baseline (unknown names are returned as they are)."""
+    return DISPLAY_NAMES.get(model, model)
+
+
+def run_name(generator: str, seed: int) -> str:
+    """A training run's name: its folder under ``runs/<profile>/`` and its key in results files."""
+    return f"{generator}-seed{seed}"
+
+
+# ----------------------------------------------------------------------------- settings
 @dataclass
 class Config:
     profile: str = "demo"
@@ -68,40 +75,40 @@ class Config:
     #   "run"   the experiment: a resume that changes it is no longer the same run (run_key)
     #   none    how the run is executed or where files go; results do not depend on it.
     # --- data (§5.1) ---
-    source: str = _data("bundled")           # coco | folder | bundled
-    folder: str = _data("", only="folder")   # image tree for source=folder
+    source: str = _data("bundled")  # coco | folder | bundled
+    folder: str = _data("", only="folder")  # image tree for source=folder
     coco_root: str = _data("", only="coco")  # an existing COCO copy (train2014/, test2014/, annotations/)
-    n_train: int = _data(32)                 # images in the train split
-    n_test: int = _data(8)                   # images in the test split
-    image_size: int = _data(256)             # W = H = 256 (§5.1)
-    split_seed: int = _data(0)               # which images form train/test; fixed across training seeds
+    n_train: int = _data(32)  # images in the train split
+    n_test: int = _data(8)  # images in the test split
+    image_size: int = _data(256)  # W = H = 256 (§5.1)
+    split_seed: int = _data(0)  # which images form train/test; fixed across training seeds
     # --- model (§4.2, App. A) ---
-    generator: str = "unet"                  # unet | resnet (with seed, names the run: names.run_name)
-    pretrained: str = _run("imagenet")       # ResNet encoder: imagenet | none | path to resnet18 weights
-    require_pretrained: bool = False         # refuse to train the ResNet without ImageNet weights
+    generator: str = "unet"  # unet | resnet (with seed, names the run: names.run_name)
+    pretrained: str = _run("imagenet")  # ResNet encoder: imagenet | none | path to resnet18 weights
+    require_pretrained: bool = False  # refuse to train the ResNet without ImageNet weights
     # --- optimisation (§5.2) ---
     epochs: int = 10
     batch_size: int = _run(4)
     lr: float = _run(2e-4)
     beta1: float = _run(0.5)
     beta2: float = _run(0.999)
-    lambda_l1: float = _run(100.0)           # λ in Eq. 19
-    init_std: float = _run(0.02)             # N(0, 0.02) init
-    l1_pretrain_epochs: int = _run(0)        # L1-only generator epochs before the GAN (ablation)
-    flip: bool = _run(True)                  # random horizontal flip p = 0.5 on the train set
-    seed: int = _run(0)                      # training seed: weights, data order, flips, dropout
+    lambda_l1: float = _run(100.0)  # λ in Eq. 19
+    init_std: float = _run(0.02)  # N(0, 0.02) init
+    l1_pretrain_epochs: int = _run(0)  # L1-only generator epochs before the GAN (ablation)
+    flip: bool = _run(True)  # random horizontal flip p = 0.5 on the train set
+    seed: int = _run(0)  # training seed: weights, data order, flips, dropout
     # --- runtime ---
-    device: str = "auto"             # auto | cpu | cuda | cuda:1 ...
-    amp: str = "auto"                # auto (bf16 on CUDA and bf16-capable CPUs: step.fast_path) | bf16 | off
-    channels_last: str = "auto"      # auto (with bf16: step.fast_path) | on | off
-    compile: bool = False            # torch.compile the models
-    deterministic: bool = False      # CUDA: deterministic cuDNN/algorithms, a run repeats bit for bit (slower)
-    sync_bn: bool = False            # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
-    data_on_device: str = "auto"     # keep the uint8 train set on the GPU: auto | on | off
-    checkpoint_every: int = 1        # epochs between checkpoints (and one at the end)
-    sample_every: int = 1            # epochs between sample grids of held-out images (and the last); 0: none
-    test_dropout: bool = False       # colorize: keep dropout on at test time (§4.2, pix2pix);
-                                     # evaluate always reports both modes
+    device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
+    amp: str = "auto"  # auto (bf16 on CUDA and bf16-capable CPUs: step.fast_path) | bf16 | off
+    channels_last: str = "auto"  # auto (with bf16: step.fast_path) | on | off
+    compile: bool = False  # torch.compile the models
+    deterministic: bool = False  # CUDA: deterministic cuDNN/algorithms, a run repeats bit for bit (slower)
+    sync_bn: bool = False  # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
+    data_on_device: str = "auto"  # keep the uint8 train set on the GPU: auto | on | off
+    checkpoint_every: int = 1  # epochs between checkpoints (and one at the end)
+    sample_every: int = 1  # epochs between sample grids of held-out images (and the last); 0: none
+    test_dropout: bool = False  # colorize: keep dropout on at test time (§4.2, pix2pix);
+    # evaluate always reports both modes
     data_root: str = ""
     run_root: str = ""
     results_root: str = ""
@@ -109,14 +116,28 @@ class Config:
 
     def __post_init__(self) -> None:
         """One clear line for a value no run could use (from a profile, --set or a file)."""
-        choices = {"source": ("coco", "folder", "bundled"), "generator": GENERATORS,
-                   "amp": ("auto", "bf16", "off"), "channels_last": ("auto", "on", "off"),
-                   "data_on_device": ("auto", "on", "off")}
+        choices = {
+            "source": ("coco", "folder", "bundled"),
+            "generator": GENERATORS,
+            "amp": ("auto", "bf16", "off"),
+            "channels_last": ("auto", "on", "off"),
+            "data_on_device": ("auto", "on", "off"),
+        }
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        minimum = {"batch_size": 1, "image_size": 1, "checkpoint_every": 1, "sample_every": 0, "n_train": 0, "n_test": 0,
-                   "epochs": 0, "l1_pretrain_epochs": 0, "lambda_l1": 0, "init_std": 0}
+        minimum = {
+            "batch_size": 1,
+            "image_size": 1,
+            "checkpoint_every": 1,
+            "sample_every": 0,
+            "n_train": 0,
+            "n_test": 0,
+            "epochs": 0,
+            "l1_pretrain_epochs": 0,
+            "lambda_l1": 0,
+            "init_std": 0,
+        }
         for name, low in minimum.items():
             if not getattr(self, name) >= low:  # also catches NaN
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
@@ -143,18 +164,18 @@ class Config:
 
     # ----- construction -----
     @classmethod
-    def from_profile(cls, name: str, **overrides) -> "Config":
+    def from_profile(cls, name: str, **overrides) -> Config:
         if name not in PROFILES:
             raise ConfigError(f"unknown profile {name!r}; choose one of {', '.join(PROFILES)}")
         return cls(profile=name, **{**PROFILES[name], **overrides})
 
-    def replace(self, **changes) -> "Config":
+    def replace(self, **changes) -> Config:
         unknown = set(changes) - {f.name for f in dataclasses.fields(self)}
         if unknown:
             raise ConfigError(f"unknown Config field(s): {', '.join(sorted(unknown))}")
         return dataclasses.replace(self, **changes)
 
-    def override(self, items: typing.Iterable[str]) -> "Config":
+    def override(self, items: typing.Iterable[str]) -> Config:
         """Apply ``key=value`` strings, converting each value to the field's type."""
         hints = typing.get_type_hints(type(self))
         changes = {}
@@ -162,8 +183,10 @@ class Config:
             key, sep, value = item.partition("=")
             key = key.strip().replace("-", "_")
             if not sep or key not in hints:
-                raise ConfigError(f"override {item!r}: expected key=value with key one of "
-                                 f"{', '.join(f.name for f in dataclasses.fields(self))}")
+                raise ConfigError(
+                    f"override {item!r}: expected key=value with key one of "
+                    f"{', '.join(f.name for f in dataclasses.fields(self))}"
+                )
             changes[key] = _convert(key, value.strip(), hints[key])
         return self.replace(**changes)
 
@@ -178,9 +201,19 @@ class Config:
         return text
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Config":
+    def from_dict(cls, data: dict, source: str = "a saved config") -> Config:
+        """The Config ``to_dict`` wrote. A key this version does not know (a renamed or removed
+        field, a typo) is refused, never dropped: ``source`` names the file in the message."""
         names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
+        if not isinstance(data, dict):
+            raise ConfigError(f"{source}: expected a JSON object of Config fields, got {type(data).__name__}")
+        unknown = sorted(set(data) - names)
+        if unknown:
+            raise ConfigError(
+                f"{source}: unknown Config field(s) {', '.join(unknown)} (renamed or removed "
+                f"in this version of colorlib?); fix or remove them, or start a new run"
+            )
+        return cls(**data)
 
     # ----- identity -----
     def _key(self, roles: tuple[str, ...]) -> dict:
@@ -236,9 +269,12 @@ class Config:
             return next(kind for kind in ("cuda", "mps", "cpu") if available[kind])
         kind = self.device.split(":")[0]
         if not available.get(kind, False):
-            raise ConfigError(f"device={self.device!r} is not available here; use device=auto (CUDA, then "
-                              f"MPS, then the CPU) or device=cpu")
+            raise ConfigError(
+                f"device={self.device!r} is not available here; use device=auto (CUDA, then "
+                f"MPS, then the CPU) or device=cpu"
+            )
         return self.device
+
 
 def _convert(key: str, value: str, hint) -> object:
     if hint is bool:
@@ -259,7 +295,7 @@ def _convert(key: str, value: str, hint) -> object:
         except ValueError as err:
             raise ConfigError(f"override {key}={value!r}: expected a JSON object ({err})") from None
         if not isinstance(parsed, dict):
-            raise ConfigError(f"override {key}={value!r}: expected a JSON object like {{\"k\": 1}}")
+            raise ConfigError(f'override {key}={value!r}: expected a JSON object like {{"k": 1}}')
         return parsed
     return value
 
@@ -268,44 +304,20 @@ def _convert(key: str, value: str, hint) -> object:
 PROFILES: dict[str, dict] = {
     # §5.1/§5.2 exactly: 8,000 COCO train2014 / 2,000 test2014 images, batch 16, 300 epochs
     # (150,000 iterations), Adam 2e-4 (0.5, 0.999), λ = 100, N(0, 0.02) — on a GPU.
-    "paper": dict(source="coco", n_train=8000, n_test=2000, epochs=300, batch_size=16,
-                  require_pretrained=True, checkpoint_every=10, sample_every=10, device="cuda"),
+    "paper": dict(
+        source="coco",
+        n_train=8000,
+        n_test=2000,
+        epochs=300,
+        batch_size=16,
+        require_pretrained=True,
+        checkpoint_every=10,
+        sample_every=10,
+        device="cuda",
+    ),
     # CPU demonstration on the photos bundled with scikit-image: a few minutes on 2 cores.
     # Test images: one held-out quadrant of each of the 8 photos (see colorlib.data.bundled).
     "demo": dict(source="bundled", n_train=64, n_test=8, epochs=18, batch_size=4, checkpoint_every=6, device="cpu"),
     # Tests and nbval: seconds on a CPU.
-    "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu",
-                  pretrained="none"),
+    "smoke": dict(source="bundled", n_train=4, n_test=2, epochs=1, batch_size=2, device="cpu", pretrained="none"),
 }
-
-
-class HelpFormatter(argparse.RawDescriptionHelpFormatter):
-    """Every verb's ``-h``: the description as written, and each option's default shown
-    (unless its help already says it)."""
-
-    def _get_help_string(self, action):
-        text = action.help or ""
-        if "default" in text or not action.option_strings or action.default in (None, argparse.SUPPRESS, []):
-            return text
-        default = "off" if action.default is False else "on" if action.default is True else "%(default)s"
-        return f"{text} (default: {default})"
-
-
-def verb_parser(verb: str, description: str) -> argparse.ArgumentParser:
-    """The argument parser of ``python -m colorlib <verb>``, with the shared :class:`HelpFormatter`."""
-    return argparse.ArgumentParser(prog=f"python -m colorlib {verb}", description=description,
-                                   formatter_class=HelpFormatter)
-
-
-def add_config_args(parser) -> None:
-    """The options every CLI verb shares: ``--profile NAME`` and repeated ``--set key=value``."""
-    parser.add_argument("--profile", default=os.environ.get("COLORLIB_PROFILE", "demo"),
-                        choices=sorted(PROFILES), help="named profile (default: $COLORLIB_PROFILE or demo)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a Config field, e.g. --set epochs=3 --set seed=1 (repeatable)")
-
-
-def config_from_args(args, **changes) -> Config:
-    """The Config described by parsed :func:`add_config_args` options, plus ``changes``."""
-    cfg = Config.from_profile(args.profile).override(args.overrides)
-    return cfg.replace(**changes) if changes else cfg

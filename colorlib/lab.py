@@ -1,6 +1,6 @@
 """CIELAB colour transforms (paper §4.1, Eq. 4–8, 11, 12): on batched tensors, and at full resolution.
 
-Conventions (see DESIGN.md): images on disk and in the cache are uint8 HWC RGB; tensors here
+Conventions: images on disk and in the cache are uint8 HWC RGB; tensors here
 are NCHW. ``rgb_to_lab`` / ``lab_to_rgb`` use exactly scikit-image's formulas (sRGB companding,
 the sRGB→XYZ matrix of ``skimage.color``, D65 / 2° reference white), so ``rgb_to_lab(x)``
 matches ``skimage.color.rgb2lab`` to float32 precision. Both always compute in float32, even
@@ -10,6 +10,7 @@ Full resolution (colorizing a user's photo keeps its own L*): ``luminance_from_u
 ``uint8_from_luminance_ab`` do Lab → uint8 RGB on H×W(×3) rows with the same formulas, using
 lookup tables for the sRGB curve; they match :func:`uint8_from_lab` to ±1 level.
 """
+
 from __future__ import annotations
 
 import functools
@@ -19,28 +20,40 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    "rgb_to_lab", "lab_to_rgb", "normalize_lab", "denormalize_lab",
-    "split_lab", "join_lab", "lab_from_uint8", "rgb_from_normalized", "uint8_from_rgb", "uint8_from_lab",
-    "luminance_from_uint8", "uint8_from_luminance_ab",
+    "rgb_to_lab",
+    "lab_to_rgb",
+    "normalize_lab",
+    "denormalize_lab",
+    "split_lab",
+    "join_lab",
+    "lab_from_uint8",
+    "rgb_from_normalized",
+    "uint8_from_rgb",
+    "uint8_from_lab",
+    "luminance_from_uint8",
+    "uint8_from_luminance_ab",
 ]
 
 # skimage.color.colorconv.xyz_from_rgb (sRGB primaries, D65) and the D65 2° white point.
-XYZ_FROM_RGB = torch.tensor([
-    [0.412453, 0.357580, 0.180423],
-    [0.212671, 0.715160, 0.072169],
-    [0.019334, 0.119193, 0.950227],
-], dtype=torch.float64)
+XYZ_FROM_RGB = torch.tensor(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ],
+    dtype=torch.float64,
+)
 RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)
 WHITE_D65 = torch.tensor([0.95047, 1.0, 1.08883], dtype=torch.float64)
 
 # CIE 1976 L*a*b* (Eq. 4–5), with skimage.color's values. On white-relative t = X/Xn, Y/Yn, Z/Zn:
 # f(t) = t^⅓ above CIE_EPSILON, CIE_SLOPE·t + CIE_F_OFFSET below; f⁻¹ switches at CIE_DELTA = f(CIE_EPSILON).
 # L* = CIE_L_SCALE·f(Y) − CIE_L_OFFSET,  a* = CIE_A_SCALE·(f(X) − f(Y)),  b* = CIE_B_SCALE·(f(Y) − f(Z)).
-CIE_EPSILON = 0.008856                       # (6/29)³
-CIE_SLOPE = 7.787                            # (29/6)² / 3
-CIE_DELTA = 0.2068966                        # 6/29
+CIE_EPSILON = 0.008856  # (6/29)³
+CIE_SLOPE = 7.787  # (29/6)² / 3
+CIE_DELTA = 0.2068966  # 6/29
 CIE_L_SCALE, CIE_L_OFFSET = 116.0, 16.0
-CIE_F_OFFSET = CIE_L_OFFSET / CIE_L_SCALE    # 16/116 = 4/29
+CIE_F_OFFSET = CIE_L_OFFSET / CIE_L_SCALE  # 16/116 = 4/29
 CIE_A_SCALE, CIE_B_SCALE = 500.0, 200.0
 
 # Eq. 4–6: L ∈ [0, 100] → L/50 − 1;  a, b ∈ [−110, 110] → a/110, b/110.
@@ -50,7 +63,7 @@ GAMMA_STEPS = 1 << 16  # the full-resolution sRGB table: linear [0, 1] in steps 
 
 
 # ----------------------------------------------------------------------------- shared maths
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _constants(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor, Tensor]:
     """(XYZ_FROM_RGB, RGB_FROM_XYZ, WHITE_D65 as 1×3×1×1) on ``device`` in ``dtype``, converted once.
 
@@ -59,8 +72,11 @@ def _constants(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor
     cannot leave tensors that autograd refuses later (training).
     """
     with torch.inference_mode(False):
-        return (XYZ_FROM_RGB.to(device=device, dtype=dtype), RGB_FROM_XYZ.to(device=device, dtype=dtype),
-                WHITE_D65.to(device=device, dtype=dtype).view(1, 3, 1, 1))
+        return (
+            XYZ_FROM_RGB.to(device=device, dtype=dtype),
+            RGB_FROM_XYZ.to(device=device, dtype=dtype),
+            WHITE_D65.to(device=device, dtype=dtype).view(1, 3, 1, 1),
+        )
 
 
 def _mix(matrix: Tensor, x: Tensor) -> Tensor:
@@ -75,8 +91,7 @@ def _srgb_to_linear(v: Tensor) -> Tensor:
 
 def _linear_to_srgb(linear: Tensor) -> Tensor:
     """sRGB companding: linear light → [0, 1] (not clipped)."""
-    return torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055,
-                       12.92 * linear)
+    return torch.where(linear > 0.0031308, 1.055 * linear.clamp(min=0.0031308) ** (1.0 / 2.4) - 0.055, 12.92 * linear)
 
 
 def _f(t: Tensor) -> Tensor:
@@ -172,13 +187,13 @@ def uint8_from_lab(L: Tensor, ab: Tensor) -> Tensor:
 class _Tables(NamedTuple):
     """The full-resolution path's lookup tables and matrix, on one device."""
 
-    y: Tensor              # 3×256 float32: Y (white = 1) of each uint8 level by channel
-    srgb: Tensor           # (GAMMA_STEPS + 1) uint8: linear [0, 1] in steps of 1/GAMMA_STEPS → sRGB level
+    y: Tensor  # 3×256 float32: Y (white = 1) of each uint8 level by channel
+    srgb: Tensor  # (GAMMA_STEPS + 1) uint8: linear [0, 1] in steps of 1/GAMMA_STEPS → sRGB level
     rgb_from_xyzn: Tensor  # 3×3 float32: RGB_FROM_XYZ acting on white-relative XYZ
-    offsets: Tensor        # int32 (0, 256, 512): channel c's level v is entry 256·c + v of y flattened
+    offsets: Tensor  # int32 (0, 256, 512): channel c's level v is entry 256·c + v of y flattened
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _tables(device: torch.device) -> _Tables:
     """Built once on the CPU (small), copied once to each other device (outside inference mode)."""
     with torch.inference_mode(False):
@@ -186,10 +201,12 @@ def _tables(device: torch.device) -> _Tables:
             return _Tables(*(t.to(device) for t in _tables(torch.device("cpu"))))
         levels = torch.arange(256, dtype=torch.float64) / 255.0
         steps = torch.arange(GAMMA_STEPS + 1, dtype=torch.float64) / GAMMA_STEPS
-        return _Tables(y=(XYZ_FROM_RGB[1][:, None] * _srgb_to_linear(levels)[None, :]).float(),
-                       srgb=(255.0 * _linear_to_srgb(steps).clamp(0.0, 1.0)).round().to(torch.uint8),
-                       rgb_from_xyzn=(RGB_FROM_XYZ * WHITE_D65[None, :]).float(),
-                       offsets=torch.tensor([0, 256, 512], dtype=torch.int32))
+        return _Tables(
+            y=(XYZ_FROM_RGB[1][:, None] * _srgb_to_linear(levels)[None, :]).float(),
+            srgb=(255.0 * _linear_to_srgb(steps).clamp(0.0, 1.0)).round().to(torch.uint8),
+            rgb_from_xyzn=(RGB_FROM_XYZ * WHITE_D65[None, :]).float(),
+            offsets=torch.tensor([0, 256, 512], dtype=torch.int32),
+        )
 
 
 def luminance_from_uint8(rgb: Tensor) -> Tensor:
@@ -213,7 +230,7 @@ def uint8_from_luminance_ab(Y: Tensor, ab: Tensor) -> Tensor:
     fy = _f(Y)
     x = _f_inv(fy + ab[0] / CIE_A_SCALE)
     z = _f_inv((fy - ab[1] / CIE_B_SCALE).clamp(min=0.0))
-    xyz = torch.stack([x, Y, z], dim=-1)                           # H×W×3 white-relative
-    linear = (xyz @ tables.rgb_from_xyzn.T).clamp_(0.0, 1.0)       # H×W×3 linear sRGB
+    xyz = torch.stack([x, Y, z], dim=-1)  # H×W×3 white-relative
+    linear = (xyz @ tables.rgb_from_xyzn.T).clamp_(0.0, 1.0)  # H×W×3 linear sRGB
     steps = linear.mul_(GAMMA_STEPS).round_().int()
     return tables.srgb.index_select(0, steps.view(-1)).view(steps.shape)

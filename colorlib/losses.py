@@ -4,6 +4,7 @@ D(x) in the paper is ``sigmoid(logits)``; BCE on the sigmoid equals ``binary_cro
 on the logits, which is stable and autocast-safe. Every BCE is the mean over the whole
 N×1×H_p×W_p patch map (30×30 for 256×256 images), i.e. each 70×70 patch votes equally.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
@@ -11,23 +12,28 @@ from typing import NamedTuple
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["DLoss", "GLoss", "discriminator_loss", "generator_loss", "l1_loss"]
+__all__ = ["DLoss", "GLoss", "LOSS_COLUMNS", "discriminator_loss", "generator_loss", "l1_loss"]
+
+# The losses a run records (history.csv, the data of Figs. 8/9): DLoss's and GLoss's fields.
+LOSS_COLUMNS = ("d_real", "d_fake", "d_loss", "g_bce", "g_l1", "g_loss")
 
 
 class DLoss(NamedTuple):
     total: Tensor  # Eq. 16
-    real: Tensor   # Eq. 14
-    fake: Tensor   # Eq. 15
+    real: Tensor  # Eq. 14
+    fake: Tensor  # Eq. 15
 
 
 class GLoss(NamedTuple):
     total: Tensor  # Eq. 19
-    bce: Tensor    # Eq. 17
-    l1: Tensor     # Eq. 18 (corrected, see generator_loss)
+    bce: Tensor  # Eq. 17
+    l1: Tensor  # Eq. 18 (corrected, see generator_loss)
 
 
 def _bce(logits: Tensor, target: float) -> Tensor:
-    return F.binary_cross_entropy_with_logits(logits.float(), logits.new_full(logits.shape, target, dtype=logits.float().dtype))
+    return F.binary_cross_entropy_with_logits(
+        logits.float(), logits.new_full(logits.shape, target, dtype=logits.float().dtype)
+    )
 
 
 def discriminator_loss(real_logits: Tensor, fake_logits: Tensor) -> DLoss:

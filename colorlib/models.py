@@ -9,23 +9,37 @@ Generators take normalized L (N×1×H×W in [−1, 1]) and return normalized ab 
 The discriminator returns *logits* (N×1×H/8−2×W/8−2); D(x) of the paper is ``sigmoid(logits)``,
 and the losses use the numerically stable BCE-with-logits, which is the same function (§4.3).
 """
+
 from __future__ import annotations
 
+import contextlib
+import io
 import os
+import sys
+from pathlib import Path
 
 import torch
 from torch import Tensor, nn
 
-from .names import GENERATORS
+from colorlib.config import GENERATORS
+from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import shown
 
-__all__ = ["UNetGenerator", "ResNetUNetGenerator", "PatchDiscriminator", "init_weights",
-           "build_generator", "eval_mode"]
+__all__ = [
+    "UNetGenerator",
+    "ResNetUNetGenerator",
+    "PatchDiscriminator",
+    "init_weights",
+    "build_generator",
+    "at_test_time",
+    "PretrainedWeightsError",
+    "load_resnet18_imagenet",
+]
 
 
 def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
     """Encoder block: LeakyReLU(0.2) → Conv 4×4/2 (no bias before BatchNorm) → BatchNorm."""
-    layers: list[nn.Module] = [nn.LeakyReLU(0.2),
-                               nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
+    layers: list[nn.Module] = [nn.LeakyReLU(0.2), nn.Conv2d(cin, cout, 4, 2, 1, bias=not norm)]
     if norm:
         layers.append(nn.BatchNorm2d(cout))
     return nn.Sequential(*layers)
@@ -33,9 +47,7 @@ def _down(cin: int, cout: int, norm: bool = True) -> nn.Sequential:
 
 def _up(cin: int, cout: int, dropout: float = 0.0) -> nn.Sequential:
     """Decoder block Ck / CDk: ReLU → ConvTranspose 4×4/2 (no bias) → BatchNorm [→ Dropout]."""
-    layers: list[nn.Module] = [nn.ReLU(),
-                               nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False),
-                               nn.BatchNorm2d(cout)]
+    layers: list[nn.Module] = [nn.ReLU(), nn.ConvTranspose2d(cin, cout, 4, 2, 1, bias=False), nn.BatchNorm2d(cout)]
     if dropout:
         layers.append(nn.Dropout(dropout))
     return nn.Sequential(*layers)
@@ -51,8 +63,9 @@ def _check_input(x: Tensor, owner: str, multiple: int) -> None:
         raise ValueError(f"{owner} takes normalized L of shape (N, 1, H, W); got {tuple(x.shape)}")
     h, w = x.shape[-2:]
     if h % multiple or w % multiple or h == 0 or w == 0:
-        raise ValueError(f"{owner} needs H and W to be multiples of {multiple} "
-                         f"(e.g. {multiple}, {2 * multiple}, 256); got {h}×{w}")
+        raise ValueError(
+            f"{owner} needs H and W to be multiples of {multiple} (e.g. {multiple}, {2 * multiple}, 256); got {h}×{w}"
+        )
 
 
 class UNetEncoder(nn.Module):
@@ -86,8 +99,15 @@ class UNetDecoder(nn.Module):
     def __init__(self, out_channels: int = 2, ngf: int = 64, dropout: float = 0.5):
         super().__init__()
         c = ngf
-        spec = [(c * 8, c * 8, dropout), (c * 16, c * 8, dropout), (c * 16, c * 8, dropout),
-                (c * 16, c * 8, 0.0), (c * 16, c * 4, 0.0), (c * 8, c * 2, 0.0), (c * 4, c, 0.0)]
+        spec = [
+            (c * 8, c * 8, dropout),
+            (c * 16, c * 8, dropout),
+            (c * 16, c * 8, dropout),
+            (c * 16, c * 8, 0.0),
+            (c * 16, c * 4, 0.0),
+            (c * 8, c * 2, 0.0),
+            (c * 4, c, 0.0),
+        ]
         self.blocks = nn.ModuleList(_up(cin, cout, p) for cin, cout, p in spec)
         self.head = _head(c * 2, out_channels)
 
@@ -162,7 +182,7 @@ class ResNetUNetGenerator(nn.Module):
     """U-Net with an ImageNet ResNet-18 encoder (Appendix A.2): L → ab, H, W multiples of 32.
 
     ``pretrained``: ``True``/``"imagenet"`` loads ``ResNet18_Weights.IMAGENET1K_V1``; a path loads
-    that file (:func:`colorlib.pretrained.load_resnet18_imagenet`); ``False``/``"none"`` leaves
+    that file (:func:`load_resnet18_imagenet`); ``False``/``"none"`` leaves
     the encoder random (for loading a trained checkpoint).
     """
 
@@ -175,8 +195,6 @@ class ResNetUNetGenerator(nn.Module):
         if pretrained is True:
             pretrained = "imagenet"
         if pretrained not in (False, None, "none", ""):
-            from .pretrained import load_resnet18_imagenet
-
             self.encoder.load_state_dict(load_resnet18_imagenet(pretrained), strict=True)
 
     def forward(self, L: Tensor) -> Tensor:
@@ -196,10 +214,17 @@ class PatchDiscriminator(nn.Module):
     def __init__(self, in_channels: int = 3, ndf: int = 64):
         super().__init__()
         self.model = nn.Sequential(
-            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
+            nn.Conv2d(in_channels, ndf, 4, 2, 1),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 2),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(ndf * 4),
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False),
+            nn.BatchNorm2d(ndf * 8),
+            nn.LeakyReLU(0.2),
             nn.Conv2d(ndf * 8, 1, 4, 1, 1),
         )
 
@@ -229,7 +254,7 @@ def init_weights(module: nn.Module, std: float = 0.02) -> nn.Module:
     return module
 
 
-def eval_mode(model: nn.Module, dropout: bool = False) -> nn.Module:
+def at_test_time(model: nn.Module, dropout: bool = False) -> nn.Module:
     """Put a generator in test mode: ``model.eval()`` (BatchNorm uses its running statistics),
     and with ``dropout=True`` its Dropout layers switched back on — the paper's test-time noise
     (§4.2, as pix2pix). The one place evaluate and colorize set this; returns ``model``."""
@@ -252,3 +277,58 @@ def build_generator(name: str, pretrained: bool | str = False, init_std: float |
             init_weights(net.decoder, init_std)
         return net
     raise ValueError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+
+
+# ----------------------------------------------------------------------------- ImageNet weights (A.2)
+class PretrainedWeightsError(ColorlibError, RuntimeError):
+    """The ImageNet weights for the ResNet-18 encoder could not be had."""
+
+
+def _imagenet_url() -> str:
+    """torchvision's ResNet18_Weights.IMAGENET1K_V1 (imported here: the U-Net needs no torchvision)."""
+    from torchvision.models import ResNet18_Weights
+
+    return ResNet18_Weights.IMAGENET1K_V1.url
+
+
+def _resnet18_url() -> str:
+    # COLORLIB_RESNET18_URL points at a mirror (file name must keep torchvision's hash prefix).
+    return os.environ.get("COLORLIB_RESNET18_URL") or _imagenet_url()
+
+
+def load_resnet18_imagenet(source: str | os.PathLike = "imagenet") -> dict[str, Tensor]:
+    """The ImageNet-1k ResNet-18 state dict (torchvision's IMAGENET1K_V1), without ``fc``.
+
+    ``source="imagenet"`` uses torchvision's weights API: the file in ``$TORCH_HOME/hub/
+    checkpoints`` if present, else a download (hash-checked). A path loads that file instead.
+    Failure raises :class:`PretrainedWeightsError` saying how to provide the file; it never
+    falls back to random weights.
+    """
+    url = _resnet18_url()
+    fname = url.rsplit("/", 1)[-1]
+    cache = Path(torch.hub.get_dir()) / "checkpoints" / fname
+    how = (
+        f"download {_imagenet_url()} on a machine with internet and put it at "
+        f"{shown(cache)} (or pass its path as pretrained=...)"
+    )
+    if str(source) == "imagenet":
+        quiet = not sys.stderr.isatty()  # a notebook or log: our one line, not torch.hub's "Downloading: …"
+        try:
+            with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
+                state = torch.hub.load_state_dict_from_url(
+                    url, progress=not quiet, check_hash=True, map_location="cpu", weights_only=True
+                )
+        except Exception as err:  # network errors, hash mismatch, corrupt file
+            reason = str(getattr(err, "reason", "") or err).strip().splitlines()[0] or type(err).__name__
+            raise PretrainedWeightsError(f"ImageNet weights for ResNet-18 unavailable ({reason}); {how}") from None
+    else:
+        path = Path(source)
+        if not path.is_file():
+            raise PretrainedWeightsError(f"{path}: no such weights file; {how}")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:
+            raise PretrainedWeightsError(f"{path}: not a readable PyTorch weights file ({err}); {how}") from None
+    if not isinstance(state, dict):
+        raise PretrainedWeightsError(f"{source}: expected a ResNet-18 state dict, got {type(state).__name__}")
+    return {k: v for k, v in state.items() if not k.startswith("fc.")}

@@ -2,62 +2,33 @@
 
     inputs → D step → G step
 
-- **inputs**: a uint8 batch (N×H×W×3, on any device) is flipped left–right per image (§5.1),
-  converted to normalized Lab on the device (Eq. 4–8) and split into L (the generator's input)
+- **inputs**: a uint8 batch (N×H×W×3, already flipped by the data, :mod:`colorlib.data.batches`)
+  is converted to normalized Lab on the device (Eq. 4–8) and split into L (the generator's input)
   and ab (its target);
 - **D step** (Eq. 14–16): D learns to call the real Lab image real and the *detached* fake fake;
 - **G step** (Eq. 17–19): G learns to fool the frozen D, plus λ·L1 to the true ab.
 
 ``l1_step`` is the L1-only generator update of the optional pretraining phase (an ablation, not
-in the paper). ``GanStep`` owns the networks, their two Adam optimizers (§5.2) and the forms the
-step runs them in (channels-last, ``torch.compile``, DDP): callers never wrap them.
+in the paper; the loop says which phase each epoch is). ``GanStep`` owns the networks ``G`` and
+``D``, their two Adam optimizers (§5.2) and the forms the step calls them in (``G_run`` /
+``D_run``: channels-last, ``torch.compile``, DDP; ``D_run_nosync``: D without DDP's gradient
+sync, for the G step, where D gets no gradient): callers never wrap them. Process-wide switches
+(cuDNN, determinism) are the run's, not the step's (:func:`colorlib.utils.runtime.run_switches`).
 ``state_dict()`` / ``load_state_dict()`` cover G, D and both optimizers — with
 :func:`colorlib.checkpoint.save_training` / ``resume_training`` the symmetric save/resume pair.
 """
-from __future__ import annotations
 
-import os
+from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
 
-from .config import Config
-from .history import LOSS_COLUMNS
-from .lab import join_lab, lab_from_uint8
-from .losses import DLoss, GLoss, discriminator_loss, generator_loss, l1_loss
-from .runtime import Runtime, autocast
+from colorlib.config import Config
+from colorlib.lab import join_lab, lab_from_uint8
+from colorlib.losses import LOSS_COLUMNS, DLoss, GLoss, discriminator_loss, generator_loss, l1_loss
+from colorlib.utils.runtime import Runtime, autocast, fast_path, flag
 
-__all__ = ["GanStep", "flag", "fast_path", "cpu_has_bf16", "hflip"]
-
-
-def flag(value: str, default: bool) -> bool:
-    """A Config switch (auto | on/bf16 | off; Config has checked the spelling)."""
-    return default if value == "auto" else value != "off"
-
-
-def cpu_has_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX-512 BF16 or AMX), read from /proc/cpuinfo."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
-            flags = next((line for line in f if line.startswith("flags")), "").split()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def fast_path(device: torch.device) -> bool:
-    """What ``amp=auto`` and ``channels_last=auto`` mean on ``device``: bf16 autocast with
-    channels-last tensors on CUDA, and on CPUs with native bf16 (oneDNN's bf16 convolutions want
-    NHWC; measured with ``python -m colorlib bench``: see README); plain fp32 elsewhere — on
-    Apple's MPS too (untested here: no Mac)."""
-    return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
-
-
-def hflip(images: Tensor, flip: Tensor | None) -> Tensor:
-    """Flip each uint8 N×H×W×3 image left–right where ``flip`` (N bools) is true (§5.1)."""
-    if flip is None:
-        return images
-    return torch.where(flip.view(-1, 1, 1, 1), images.flip(2), images)
+__all__ = ["GanStep"]
 
 
 class GanStep:
@@ -68,14 +39,6 @@ class GanStep:
     """
 
     def __init__(self, G: nn.Module, D: nn.Module, cfg: Config, rt: Runtime):
-        cuda = rt.device.type == "cuda"
-        if cuda:  # fixed 256×256 shapes: let cuDNN pick its fastest kernels, unless asked to repeat
-            torch.backends.cudnn.benchmark = not cfg.deterministic
-            torch.backends.cudnn.deterministic = cfg.deterministic
-            torch.backends.cudnn.allow_tf32 = True  # convolutions only; the Lab maths stays exact fp32
-        if cfg.deterministic:  # every op's deterministic algorithm; cuBLAS needs a fixed workspace
-            os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-            torch.use_deterministic_algorithms(True)
         self.rt, self.lam = rt, cfg.lambda_l1
         fast = fast_path(rt.device)
         self.amp = flag(cfg.amp, fast)
@@ -89,37 +52,35 @@ class GanStep:
         self.opt_G = torch.optim.Adam(self.G.parameters(), **self._adam)
         self.opt_D = torch.optim.Adam(self.D.parameters(), **self._adam)
         # The forms the step calls: compiled and/or DDP-wrapped views of the same parameters.
-        self._G, self._D = (torch.compile(m) for m in (self.G, self.D)) if cfg.compile else (self.G, self.D)
-        self._D_frozen = self._D  # the G step's D: no gradient for D, so no DDP sync either
+        self.G_run, self.D_run = (torch.compile(m) for m in (self.G, self.D)) if cfg.compile else (self.G, self.D)
+        self.D_run_nosync = self.D_run  # the G step's D: no gradient for D, so no DDP sync either
         if rt.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
 
-            ids = [rt.local_rank] if cuda else None
+            ids = [rt.local_rank] if rt.device.type == "cuda" else None
             # D runs twice (real, fake) before one backward: broadcasting BatchNorm buffers at each
-            # forward would modify tensors saved for that backward (a known CUDA failure). Buffers
-            # are synced from rank 0 when the run ends (check_replicas); parameters stay in lockstep.
-            self._G, self._D = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (self._G, self._D))
-        self._sums = {"gan": torch.zeros(len(LOSS_COLUMNS), device=rt.device),
-                      "l1": torch.zeros((), device=rt.device)}
-        self._phase = "gan"
+            # forward would modify tensors saved for that backward (a known CUDA failure), so
+            # buffers are not broadcast (broadcast_buffers=False); check_replicas syncs them from
+            # rank 0 when the run ends. Parameters stay in lockstep.
+            self.G_run, self.D_run = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (self.G_run, self.D_run))
+        self._sums = {"gan": torch.zeros(len(LOSS_COLUMNS), device=rt.device), "l1": torch.zeros((), device=rt.device)}
 
     # ----- one iteration -----
-    def __call__(self, images: Tensor, flip: Tensor | None = None, gan: bool = True) -> None:
+    def __call__(self, images: Tensor, gan: bool = True) -> None:
         """inputs → D step → G step (or, with ``gan=False``, the L1-only generator step)."""
-        L, ab = self.inputs(images, flip)
-        self._phase = "gan" if gan else "l1"
+        L, ab = self.inputs(images)
         if not gan:
             self._sums["l1"] += self.l1_step(L, ab).detach()
             return
         with autocast(self.rt.device, self.amp):
-            fake_ab = self._G(L)                                   # Eq. 10
+            fake_ab = self.G_run(L)  # Eq. 10
         d = self.d_step(L, ab, fake_ab)
         g = self.g_step(L, ab, fake_ab)
         self._sums["gan"] += torch.stack([d.real, d.fake, d.total, g.bce, g.l1, g.total]).detach()
 
-    def inputs(self, images: Tensor, flip: Tensor | None) -> tuple[Tensor, Tensor]:
-        """uint8 N×H×W×3 → device → flip (§5.1) → normalized L (N×1×H×W), ab (N×2×H×W), float32."""
-        L, ab = lab_from_uint8(hflip(images.to(self.rt.device, non_blocking=True), flip))
+    def inputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """uint8 N×H×W×3 → device → normalized L (N×1×H×W), ab (N×2×H×W), float32."""
+        L, ab = lab_from_uint8(images.to(self.rt.device, non_blocking=True))
         return L.contiguous(memory_format=self.fmt), ab.contiguous(memory_format=self.fmt)
 
     def _lab(self, L: Tensor, ab: Tensor) -> Tensor:
@@ -130,7 +91,7 @@ class GanStep:
         """Eq. 14–16: update D on the real Lab image and the detached fake."""
         self.D.requires_grad_(True)
         with autocast(self.rt.device, self.amp):
-            d = discriminator_loss(self._D(self._lab(L, ab)), self._D(self._lab(L, fake_ab.detach())))
+            d = discriminator_loss(self.D_run(self._lab(L, ab)), self.D_run(self._lab(L, fake_ab.detach())))
         self.opt_D.zero_grad(set_to_none=True)
         d.total.backward()
         self.opt_D.step()
@@ -140,7 +101,7 @@ class GanStep:
         """Eq. 17–19: update G to fool the frozen D, plus λ·L1 to the true ab."""
         self.D.requires_grad_(False)
         with autocast(self.rt.device, self.amp):
-            g = generator_loss(self._D_frozen(self._lab(L, fake_ab)), fake_ab, ab, self.lam)
+            g = generator_loss(self.D_run_nosync(self._lab(L, fake_ab)), fake_ab, ab, self.lam)
         self.opt_G.zero_grad(set_to_none=True)
         g.total.backward()
         self.opt_G.step()
@@ -149,7 +110,7 @@ class GanStep:
     def l1_step(self, L: Tensor, ab: Tensor) -> Tensor:
         """L1-only pretraining: update G on |G(L) − ab| alone (no D)."""
         with autocast(self.rt.device, self.amp):
-            fake_ab = self._G(L)
+            fake_ab = self.G_run(L)
         loss = l1_loss(fake_ab, ab)
         self.opt_G.zero_grad(set_to_none=True)
         loss.backward()
@@ -161,16 +122,17 @@ class GanStep:
         """Training mode for both networks (dropout and BatchNorm batch statistics on)."""
         self.G.train(), self.D.train()
 
-    def take_means(self, steps: int) -> dict[str, float]:
-        """Mean losses of the current phase since the last call, by history column (one host
-        sync; averaged over processes under DDP). The L1 phase has only g_l1 (= g_loss)."""
-        sums = self._sums[self._phase]
+    def take_means(self, steps: int, gan: bool = True) -> dict[str, float]:
+        """Mean losses of the GAN phase (or, ``gan=False``, the L1 phase) since the last call, by
+        history column (one host sync; averaged over processes under DDP). The L1 phase has only
+        g_l1 (= g_loss)."""
+        sums = self._sums["gan" if gan else "l1"]
         if self.rt.distributed:
             torch.distributed.all_reduce(sums)
             sums /= self.rt.world
         values = (sums / max(steps, 1)).tolist()
         sums.zero_()
-        if self._phase == "l1":
+        if not gan:
             return {"g_l1": values, "g_loss": values}
         return dict(zip(LOSS_COLUMNS, values))
 
@@ -182,13 +144,12 @@ class GanStep:
         (:func:`colorlib.checkpoint.load_generator`); a resume copies the values back into
         this step's layout, so it stays exact."""
         G = {k: v.contiguous() for k, v in self.G.state_dict().items()}
-        return {"G": G, "D": self.D.state_dict(),
-                "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
+        return {"G": G, "D": self.D.state_dict(), "opt_G": self.opt_G.state_dict(), "opt_D": self.opt_D.state_dict()}
 
     def load_state_dict(self, state: dict) -> None:
         """The inverse of :meth:`state_dict`; tensors may be on the CPU (they move to the device).
-        Adam's moments come from ``state``, its lr and betas from this step's Config (a resume
-        that changes them applies the change; train warns about it)."""
+        Adam's moments come from ``state``, its lr and betas from this step's Config (the same as
+        the checkpoint's, unless a resume continued with changed settings on purpose)."""
         self.G.load_state_dict(state["G"])
         self.D.load_state_dict(state["D"])
         for opt, key in ((self.opt_G, "opt_G"), (self.opt_D, "opt_D")):

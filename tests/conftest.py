@@ -3,16 +3,20 @@
 - ``clean_colorlib_env``   removes every ``COLORLIB_*`` variable (and ``TORCH_HOME``) for one test.
 - ``http_server``          factory: serve a folder over HTTP on 127.0.0.1 (a real server, a thread).
 - ``closed_port``          a 127.0.0.1 port nobody listens on (connections are refused at once).
+- ``fit(cfg)``               train on cfg's prepared data (``train(cfg, training_data(cfg))``).
 - ``resnet18_weights``     a random torchvision ``resnet18().state_dict()`` saved under the name
                            torch.hub expects (``resnet18-<first 8 hex of sha256>.pth``).
 """
+
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import http.server
 import os
 import socket
+import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,25 +34,59 @@ def interruptible() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
+@contextlib.contextmanager
+def tmpfs(where: Path, size: str = "256k", readonly: bool = False):
+    """A real tmpfs of ``size`` mounted at ``where`` (created) for the block; skips the test
+    where mounting is impossible (not root, no CAP_SYS_ADMIN, no ``mount``)."""
+    where.mkdir(parents=True, exist_ok=True)
+    opts = f"size={size}" + (",ro" if readonly else "")
+    try:
+        done = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", opts, "colorlib-test", str(where)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    except (OSError, subprocess.TimeoutExpired) as err:
+        pytest.skip(f"cannot mount a tmpfs: {err}")
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs (needs root with CAP_SYS_ADMIN): {done.stderr.strip()}")
+    try:
+        yield where
+    finally:
+        if subprocess.run(["umount", str(where)], capture_output=True).returncode != 0:
+            subprocess.run(["umount", "-l", str(where)], capture_output=True)  # busy: detach it
+
+
+def fit(cfg, **kwargs):
+    """``colorlib.train.train`` on ``cfg``'s own prepared data, as the CLI and the notebooks call it."""
+    from colorlib.data import training_data
+    from colorlib.train import train
+
+    return train(cfg, training_data(cfg), **kwargs)
+
+
 def assert_bf16_agrees_with_fp32(make_cfg, images: torch.Tensor, flips: torch.Tensor, device: torch.device) -> None:
     """The fast path (bf16 autocast + channels-last) against plain fp32, from the same weights on
     the same uint8 batch: the generator's forward ab within 0.05 (normalized units, range
     [-1, 1]) and one training step's losses within 5 %. ``make_cfg(amp=, channels_last=)``."""
-    from colorlib.runtime import Runtime
+    from colorlib.data.batches import hflip
     from colorlib.step import GanStep
     from colorlib.train import build_models
+    from colorlib.utils.runtime import Runtime
 
     out = {}
     for amp, cl in (("off", "off"), ("bf16", "on")):
         cfg = make_cfg(amp=amp, channels_last=cl)
         torch.manual_seed(0)
-        step = GanStep(*build_models(cfg, log=lambda m: None)[:2], cfg, Runtime(device))
+        step = GanStep(*build_models(cfg, say=lambda m, **_: None)[:2], cfg, Runtime(device))
         step.G.eval()
-        L, _ = step.inputs(images, flips)
+        batch = hflip(images.to(device), flips.to(device))
+        L, _ = step.inputs(batch)
         with torch.no_grad(), torch.autocast(device.type, torch.bfloat16, enabled=amp == "bf16"):
             ab = step.G(L).float()
         step.train()
-        step(images, flips)
+        step(batch)
         out[amp] = (ab, step.take_means(1))
     assert (out["off"][0] - out["bf16"][0]).abs().max().item() < 0.05
     for key in ("d_loss", "g_bce", "g_l1"):
@@ -105,8 +143,7 @@ def http_server():
     def start(root: str | os.PathLike) -> LocalServer:
         log: list[str] = []
         handler = type("Handler", (_QuietHandler,), {"log": log})
-        server = http.server.ThreadingHTTPServer(
-            ("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(handler, directory=str(root)))
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
         s = LocalServer(Path(root), server, thread, log)
@@ -128,8 +165,8 @@ def closed_port() -> int:
 
 @dataclass
 class WeightsFile:
-    path: Path             # .../resnet18-<sha8>.pth
-    state: dict            # the state dict saved in it (with fc.*)
+    path: Path  # .../resnet18-<sha8>.pth
+    state: dict  # the state dict saved in it (with fc.*)
 
 
 @pytest.fixture(scope="session")

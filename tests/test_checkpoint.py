@@ -1,4 +1,5 @@
 """colorlib.checkpoint: atomic writes, safe (weights_only) loads, one-line errors naming the file."""
+
 from __future__ import annotations
 
 import os
@@ -26,9 +27,17 @@ class Payload:
 
 
 def _ckpt(**extra) -> dict:
-    return {"format": FORMAT, "generator": "unet", "epoch": 3, "iteration": 1500,
-            "G": {"w": torch.arange(6.0).view(2, 3)}, "history": [{"epoch": 1, "loss": 0.5}],
-            "rng": {"torch": torch.get_rng_state()}, "config": {"lr": 2e-4, "flip": True}, **extra}
+    return {
+        "format": FORMAT,
+        "generator": "unet",
+        "epoch": 3,
+        "iteration": 1500,
+        "G": {"w": torch.arange(6.0).view(2, 3)},
+        "history": [{"epoch": 1, "loss": 0.5}],
+        "rng": {"torch": torch.get_rng_state()},
+        "config": {"lr": 2e-4, "flip": True},
+        **extra,
+    }
 
 
 def _listing(folder) -> list[str]:
@@ -160,7 +169,7 @@ def test_atomic_files_get_normal_permissions(tmp_path):
     mkstemp's 0600; an exception inside the block leaves neither a file nor a temp file."""
     import os
 
-    from colorlib.files import atomic_file, atomic_write
+    from colorlib.utils.files import atomic_file, atomic_write
 
     old = os.umask(0o022)
     try:
@@ -186,7 +195,6 @@ def test_checkpoint_errors_are_one_short_line(tmp_path):
         load_checkpoint(tmp_path / "evil.pt")
     message = str(err.value)
     assert "\n" not in message and len(message) < 400 and str(tmp_path / "evil.pt") in message
-
 
 
 def test_a_text_file_is_not_a_checkpoint(tmp_path):

@@ -1,4 +1,5 @@
 """colorlib.config: the paper's values (§5.1, §5.2), overrides, serialization, paths, CLI options."""
+
 from __future__ import annotations
 
 import argparse
@@ -8,7 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from colorlib.config import PROFILES, Config, add_config_args, config_from_args, project_root
+from colorlib.cli import add_config_args, config_from_args
+from colorlib.config import PROFILES, Config
+from colorlib.utils.errors import ConfigError
+from colorlib.utils.files import project_root
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -37,16 +41,30 @@ def test_small_profiles_keep_the_method_and_shrink_the_work():
     paper = Config.from_profile("paper")
     for name in ("demo", "smoke"):
         c = Config.from_profile(name)
-        assert (c.lr, c.beta1, c.beta2, c.lambda_l1, c.init_std) == \
-            (paper.lr, paper.beta1, paper.beta2, paper.lambda_l1, paper.init_std)
+        assert (c.lr, c.beta1, c.beta2, c.lambda_l1, c.init_std) == (
+            paper.lr,
+            paper.beta1,
+            paper.beta2,
+            paper.lambda_l1,
+            paper.init_std,
+        )
         assert c.n_train < paper.n_train and c.epochs < paper.epochs and c.device == "cpu"
     assert Config.from_profile("smoke", epochs=2).epochs == 2
 
 
 def test_override_converts_types():
     base = Config.from_profile("demo")
-    c = base.override(["epochs=3", "lr=1e-3", "flip=false", "compile=YES", "generator=resnet",
-                       "batch-size = 8", 'extra={"note": "x", "k": 1}'])
+    c = base.override(
+        [
+            "epochs=3",
+            "lr=1e-3",
+            "flip=false",
+            "compile=YES",
+            "generator=resnet",
+            "batch-size = 8",
+            'extra={"note": "x", "k": 1}',
+        ]
+    )
     assert c.epochs == 3 and type(c.epochs) is int
     assert c.lr == 1e-3 and type(c.lr) is float
     assert c.flip is False and c.compile is True
@@ -57,16 +75,19 @@ def test_override_converts_types():
         assert base.override([f"flip={text}"]).flip is value
 
 
-@pytest.mark.parametrize("item, key", [
-    ("nope=1", "nope"),
-    ("epochs=three", "epochs"),
-    ("epochs=3.5", "epochs"),
-    ("lr=fast", "lr"),
-    ("flip=maybe", "flip"),
-    ("extra={not json", "extra"),
-    ("extra=[1, 2]", "extra"),
-    ("epochs", "epochs"),
-])
+@pytest.mark.parametrize(
+    "item, key",
+    [
+        ("nope=1", "nope"),
+        ("epochs=three", "epochs"),
+        ("epochs=3.5", "epochs"),
+        ("lr=fast", "lr"),
+        ("flip=maybe", "flip"),
+        ("extra={not json", "extra"),
+        ("extra=[1, 2]", "extra"),
+        ("epochs", "epochs"),
+    ],
+)
 def test_bad_overrides_name_the_key(item, key):
     with pytest.raises(ValueError, match=key):
         Config.from_profile("demo").override([item])
@@ -85,8 +106,10 @@ def test_json_round_trip(tmp_path):
     path = tmp_path / "config.json"
     c.to_json(path)
     assert Config.from_dict(json.loads(path.read_text())) == c
-    # A config.json from an older version with a field that no longer exists still loads.
-    assert Config.from_dict({**c.to_dict(), "removed_field": 1}) == c
+    # A config.json with a field this version does not know (renamed, removed, a typo) is refused in
+    # one line naming it and the file, never silently dropped (a resumed run would not see it).
+    with pytest.raises(ConfigError, match=r"runs/x/config.json: unknown Config field\(s\) removed_field"):
+        Config.from_dict({**c.to_dict(), "removed_field": 1}, source="runs/x/config.json")
 
 
 def test_default_roots_are_the_checkout_not_cwd(clean_colorlib_env, tmp_path):
@@ -117,8 +140,9 @@ def test_root_fields_beat_env_vars(clean_colorlib_env, tmp_path):
     clean_colorlib_env.setenv("COLORLIB_DATA", str(tmp_path / "env"))
     clean_colorlib_env.setenv("COLORLIB_RUNS", str(tmp_path / "env"))
     clean_colorlib_env.setenv("COLORLIB_RESULTS", str(tmp_path / "env"))
-    c = Config.from_profile("demo").override([f"data_root={tmp_path / 'd'}", f"run_root={tmp_path / 'r'}",
-                                         f"results_root={tmp_path / 'o'}"])
+    c = Config.from_profile("demo").override(
+        [f"data_root={tmp_path / 'd'}", f"run_root={tmp_path / 'r'}", f"results_root={tmp_path / 'o'}"]
+    )
     assert c.data_dir == tmp_path / "d" / "demo"
     assert c.run_dir == tmp_path / "r" / "demo" / "unet-seed0"
     assert c.results_dir == tmp_path / "o" / "demo"
@@ -178,18 +202,32 @@ def test_plain_config_is_plain_data():
     assert Config.from_dict(cfg.to_dict()) == cfg
 
 
-@pytest.mark.parametrize("item, message", [
-    ("batch_size=0", "batch_size=0: must be ≥ 1"), ("batch_size=-2", "batch_size=-2: must be ≥ 1"),
-    ("checkpoint_every=0", "checkpoint_every=0: must be ≥ 1"), ("epochs=-1", "epochs=-1: must be ≥ 0"),
-    ("l1_pretrain_epochs=-3", "l1_pretrain_epochs=-3"), ("lr=0", "need lr > 0"), ("lr=nan", "need lr > 0"),
-    ("amp=fp16", "amp='fp16': choose one of auto, bf16, off"), ("channels_last=yes", "channels_last='yes'"),
-    ("generator=vgg", "generator='vgg'"), ("source=web", "source='web'"), ("n_train=-1", "n_train=-1"),
-    ("seed=-1", "seed=-1: must be a whole number in [0, 2**32 − 1]"), ("seed=4294967296", "seed=4294967296"),
-    ("split_seed=-3", "split_seed=-3"), ("device=gpu", "device='gpu': choose auto, cpu, mps, cuda or cuda:N"),
-    ("device=cuda:x", "device='cuda:x'"), ("lr=inf", "lr=inf: must be a finite number"),
-    ("lambda_l1=inf", "lambda_l1=inf: must be a finite number"), ("init_std=inf", "init_std=inf"),
-    ("sample_every=-1", "sample_every=-1: must be ≥ 0"),
-])
+@pytest.mark.parametrize(
+    "item, message",
+    [
+        ("batch_size=0", "batch_size=0: must be ≥ 1"),
+        ("batch_size=-2", "batch_size=-2: must be ≥ 1"),
+        ("checkpoint_every=0", "checkpoint_every=0: must be ≥ 1"),
+        ("epochs=-1", "epochs=-1: must be ≥ 0"),
+        ("l1_pretrain_epochs=-3", "l1_pretrain_epochs=-3"),
+        ("lr=0", "need lr > 0"),
+        ("lr=nan", "need lr > 0"),
+        ("amp=fp16", "amp='fp16': choose one of auto, bf16, off"),
+        ("channels_last=yes", "channels_last='yes'"),
+        ("generator=vgg", "generator='vgg'"),
+        ("source=web", "source='web'"),
+        ("n_train=-1", "n_train=-1"),
+        ("seed=-1", "seed=-1: must be a whole number in [0, 2**32 − 1]"),
+        ("seed=4294967296", "seed=4294967296"),
+        ("split_seed=-3", "split_seed=-3"),
+        ("device=gpu", "device='gpu': choose auto, cpu, mps, cuda or cuda:N"),
+        ("device=cuda:x", "device='cuda:x'"),
+        ("lr=inf", "lr=inf: must be a finite number"),
+        ("lambda_l1=inf", "lambda_l1=inf: must be a finite number"),
+        ("init_std=inf", "init_std=inf"),
+        ("sample_every=-1", "sample_every=-1: must be ≥ 0"),
+    ],
+)
 def test_values_no_run_could_use_are_refused(item, message):
     """A bad --set value is one line naming it — never a traceback mid-run, or a 'done' run that
     trained nothing (batch_size=-2 once made a checkpoint of zero losses)."""

@@ -5,6 +5,7 @@ Tolerances, stated once: on normalized ab (range [−1, 1]),
 - channels-last vs contiguous, compiled vs eager (both fp32): max |Δab| < 2e-3 (TF32 rounding
   and different kernels; not bit-identical).
 """
+
 from __future__ import annotations
 
 import os
@@ -14,12 +15,15 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import fit
 
 from colorlib.checkpoint import load_checkpoint, load_generator
 from colorlib.config import Config
-from colorlib.runtime import Runtime
+from colorlib.data import training_data
+from colorlib.data.batches import hflip
 from colorlib.step import GanStep
-from colorlib.train import _load_train_images, build_models, train
+from colorlib.train import build_models
+from colorlib.utils.runtime import Runtime
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (make gpu-check)")
 CUDA = torch.device("cuda")
@@ -36,8 +40,9 @@ def roots(tmp_path_factory) -> dict:
 
 
 def _cfg(roots: dict, **kw) -> Config:
-    base = dict(generator="unet", image_size=256, n_train=8, n_test=2, batch_size=4, epochs=1,
-                pretrained="none", device="cuda")
+    base = dict(
+        generator="unet", image_size=256, n_train=8, n_test=2, batch_size=4, epochs=1, pretrained="none", device="cuda"
+    )
     return Config.from_profile("smoke", **{**base, **roots, **kw})
 
 
@@ -49,8 +54,10 @@ def _step(cfg: Config, seed: int = 0) -> GanStep:
 
 def _batch(n: int = 4):
     g = torch.Generator().manual_seed(1)
-    return (torch.randint(0, 256, (n, 256, 256, 3), dtype=torch.uint8, generator=g).to(CUDA),
-            (torch.rand(n, generator=g) < 0.5).to(CUDA))
+    return (
+        torch.randint(0, 256, (n, 256, 256, 3), dtype=torch.uint8, generator=g).to(CUDA),
+        (torch.rand(n, generator=g) < 0.5).to(CUDA),
+    )
 
 
 @pytest.mark.parametrize("generator", ["unet", "resnet"])
@@ -64,13 +71,16 @@ def test_bf16_step_agrees_with_fp32(roots, generator):
 def test_channels_last_and_compile_match_the_plain_forward(roots):
     images, _ = _batch()
     results = {}
-    for name, kw in {"plain": {"channels_last": "off"}, "channels_last": {"channels_last": "on"},
-                     "compiled": {"channels_last": "on", "compile": True}}.items():
+    for name, kw in {
+        "plain": {"channels_last": "off"},
+        "channels_last": {"channels_last": "on"},
+        "compiled": {"channels_last": "on", "compile": True},
+    }.items():
         step = _step(_cfg(roots, amp="off", **kw))
         step.G.eval()
-        L, _ = step.inputs(images, None)
+        L, _ = step.inputs(images)
         with torch.no_grad():
-            results[name] = step._G(L).float()
+            results[name] = step.G_run(L).float()
     for name in ("channels_last", "compiled"):
         assert (results[name] - results["plain"]).abs().max().item() < 2e-3, name
 
@@ -79,40 +89,42 @@ def test_steps_never_wait_for_the_host(roots):
     """A training step makes no blocking host↔device transfer (Lab constants cached per device)."""
     step = _step(_cfg(roots))
     images, flips = _batch()
-    step(images, flips)  # first call: kernels chosen, constants cached
+    images = hflip(images.to(CUDA), flips.to(CUDA))
+    step(images)  # first call: kernels chosen, constants cached
     torch.cuda.synchronize()
     torch.cuda.set_sync_debug_mode("error")
     try:
         for _ in range(3):
-            step(images, flips)
+            step(images)
     finally:
         torch.cuda.set_sync_debug_mode("default")
     step.take_means(4)
 
 
 def test_train_set_resident_on_the_gpu(roots):
-    images = _load_train_images(_cfg(roots, data_on_device="on"), Runtime(CUDA))
+    cfg = _cfg(roots, data_on_device="on")
+    images = training_data(cfg).to(cfg, CUDA).images
     assert images.device.type == "cuda" and images.dtype == torch.uint8
 
 
 def test_cuda_checkpoint_resumes_on_cuda_and_loads_on_the_cpu(roots):
     cfg = _cfg(roots, generator="resnet", run_root=roots["run_root"] + "/resume", epochs=1)
-    train(cfg, progress=False)
-    train(cfg.replace(epochs=2), resume=True, progress=False)  # crashed with a TypeError before
+    fit(cfg, progress=False)
+    fit(cfg.replace(epochs=2), resume=True, progress=False)  # crashed with a TypeError before
     ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
     assert ck["epoch"] == 2 and all(t.device.type == "cpu" for t in ck["G"].values())
     G, _ = load_generator(cfg.run_dir / "checkpoint.pt", device="cpu")
     with torch.no_grad():
         assert G(torch.zeros(1, 1, 64, 64)).shape == (1, 2, 64, 64)
     # ... and continues on the CPU too (an RNG state from the GPU must not break it)
-    train(cfg.replace(epochs=3, device="cpu", image_size=256), resume=True, progress=False)
+    fit(cfg.replace(epochs=3, device="cpu"), resume=True, progress=False)
 
 
 def test_deterministic_runs_repeat_bit_for_bit(roots):
     states = []
     for k in range(2):
         cfg = _cfg(roots, run_root=roots["run_root"] + f"/det{k}", deterministic=True, epochs=1)
-        train(cfg, progress=False)
+        fit(cfg, progress=False)
         states.append(load_checkpoint(cfg.run_dir / "checkpoint.pt")["G"])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
 
@@ -120,12 +132,40 @@ def test_deterministic_runs_repeat_bit_for_bit(roots):
 @pytest.mark.skipif(torch.cuda.device_count() < 2, reason="NCCL DDP needs 2 GPUs (NCCL refuses two ranks on one GPU)")
 def test_nccl_ddp_two_gpus(roots):
     cfg = _cfg(roots, run_root=roots["run_root"] + "/ddp", batch_size=4, sync_bn=True)
-    keys = ["generator", "image_size", "n_train", "n_test", "batch_size", "epochs", "pretrained", "device",
-            "data_root", "run_root", "results_root", "sync_bn"]
+    keys = [
+        "generator",
+        "image_size",
+        "n_train",
+        "n_test",
+        "batch_size",
+        "epochs",
+        "pretrained",
+        "device",
+        "data_root",
+        "run_root",
+        "results_root",
+        "sync_bn",
+    ]
     args = [a for k in keys for a in ("--set", f"{k}={getattr(cfg, k)}")]
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "colorlib", "train", "--profile", "smoke", *args], capture_output=True, text=True,
-                          timeout=600, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "colorlib",
+            "train",
+            "--profile",
+            "smoke",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "identical on all 2 processes" in proc.stdout + proc.stderr
     assert Path(cfg.run_dir / "checkpoint.pt").is_file()

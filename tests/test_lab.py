@@ -1,4 +1,5 @@
 """colorlib.lab against scikit-image (§4.1, Eq. 4–8): accuracy, ranges, robustness, dtypes."""
+
 from __future__ import annotations
 
 import warnings
@@ -9,14 +10,25 @@ import torch
 from skimage import color, data, transform
 
 from colorlib import lab as lab_module
-from colorlib.lab import (denormalize_lab, join_lab, lab_from_uint8, lab_to_rgb, luminance_from_uint8,
-                          normalize_lab, rgb_to_lab, split_lab, uint8_from_lab, uint8_from_luminance_ab)
+from colorlib.lab import (
+    denormalize_lab,
+    join_lab,
+    lab_from_uint8,
+    lab_to_rgb,
+    luminance_from_uint8,
+    normalize_lab,
+    rgb_to_lab,
+    split_lab,
+    uint8_from_lab,
+    uint8_from_luminance_ab,
+)
 
 TOL = 1e-4  # max abs difference to skimage, Lab units or RGB in [0, 1]
 
 # The eight corners of the RGB cube: black, white, R, G, B, yellow, cyan, magenta (N=1, H=8, W=1).
-CORNERS = torch.tensor([[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1],
-                        [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=torch.float32).T.reshape(1, 3, 8, 1)
+CORNERS = torch.tensor(
+    [[0, 0, 0], [1, 1, 1], [1, 0, 0], [0, 1, 0], [0, 0, 1], [1, 1, 0], [0, 1, 1], [1, 0, 1]], dtype=torch.float32
+).T.reshape(1, 3, 8, 1)
 
 
 def _sk_rgb2lab(rgb: torch.Tensor) -> torch.Tensor:
@@ -61,8 +73,9 @@ def test_lab_to_rgb_matches_skimage(rgb):
 def test_lab_to_rgb_matches_skimage_out_of_gamut():
     """Random Lab over the whole box, most of it outside sRGB: both clip the same way."""
     g = torch.Generator().manual_seed(1)
-    lab = torch.cat([torch.rand(2, 1, 16, 16, generator=g) * 100,
-                     (torch.rand(2, 2, 16, 16, generator=g) * 2 - 1) * 128], dim=1)
+    lab = torch.cat(
+        [torch.rand(2, 1, 16, 16, generator=g) * 100, (torch.rand(2, 2, 16, 16, generator=g) * 2 - 1) * 128], dim=1
+    )
     assert _maxdiff(lab_to_rgb(lab), _sk_lab2rgb(lab)) <= TOL
 
 

@@ -5,6 +5,7 @@ for target 0. Erratum of the paper: Eq. 18 writes the L1 between D(I_ab^real) an
 the L1 is (as in pix2pix) between the generator's ab and the ground-truth ab, which is what
 ``generator_loss`` computes and what these tests check.
 """
+
 from __future__ import annotations
 
 import math
@@ -19,7 +20,7 @@ LN2 = 0.6931471805599453
 # A 1×1×2×2 patch map of logits, and the per-patch BCEs worked out with math (not torch):
 LOGITS = [2.0, -1.0, 0.5, -3.0]
 BCE_REAL = [math.log(1 + math.exp(-x)) for x in LOGITS]  # target 1: 0.126928, 1.313262, 0.474077, 3.048587
-BCE_FAKE = [math.log(1 + math.exp(x)) for x in LOGITS]   # target 0: 2.126928, 0.313262, 0.974077, 0.048587
+BCE_FAKE = [math.log(1 + math.exp(x)) for x in LOGITS]  # target 0: 2.126928, 0.313262, 0.974077, 0.048587
 
 
 def _t(values, shape=(1, 1, 2, 2)) -> torch.Tensor:

@@ -3,6 +3,7 @@
 Parameter counts per layer (Figs. 10–13, 15) are in test_tables.py; the ImageNet encoder
 weights in test_pretrained.py.
 """
+
 from __future__ import annotations
 
 import copy
@@ -11,8 +12,14 @@ import pytest
 import torch
 from torch import nn
 
-from colorlib.models import (PatchDiscriminator, ResNetUNetGenerator, UNetGenerator, build_generator,
-                             eval_mode, init_weights)
+from colorlib.models import (
+    PatchDiscriminator,
+    ResNetUNetGenerator,
+    UNetGenerator,
+    at_test_time,
+    build_generator,
+    init_weights,
+)
 
 
 @pytest.fixture(scope="module")
@@ -94,6 +101,7 @@ def test_discriminator_patch_map(disc):
 
 # ---------------------------------------------------------------- layers (§4.2, A.1–A.3)
 
+
 def test_dropout_half_in_the_first_three_unet_decoder_blocks_only(unet, resnet, disc):
     drops = {name: m.p for name, m in unet.named_modules() if isinstance(m, nn.Dropout)}
     assert drops == {"decoder.blocks.0.3": 0.5, "decoder.blocks.1.3": 0.5, "decoder.blocks.2.3": 0.5}
@@ -104,6 +112,7 @@ def test_dropout_half_in_the_first_three_unet_decoder_blocks_only(unet, resnet, 
 def test_activations(unet, resnet, disc):
     """LeakyReLU 0.2 in the U-Net encoder and the discriminator; plain ReLU in both decoders
     (and in the ResNet encoder, A.2); Tanh at both generators' outputs (Eq. 10)."""
+
     def kinds(module):
         return [m for m in module.modules() if isinstance(m, (nn.ReLU, nn.LeakyReLU, nn.Tanh, nn.Sigmoid))]
 
@@ -122,8 +131,10 @@ def test_activations(unet, resnet, disc):
 
 # ---------------------------------------------------------------- input checks
 
-@pytest.mark.parametrize("shape", [(1, 1, 255, 256), (1, 1, 300, 300), (1, 1, 128, 128),
-                                   (1, 3, 256, 256), (1, 256, 256), (1, 1, 0, 256)])
+
+@pytest.mark.parametrize(
+    "shape", [(1, 1, 255, 256), (1, 1, 300, 300), (1, 1, 128, 128), (1, 3, 256, 256), (1, 256, 256), (1, 1, 0, 256)]
+)
 def test_unet_rejects_bad_inputs(unet, shape):
     with pytest.raises(ValueError, match=r"UNetGenerator .*(multiples of 256|\(N, 1, H, W\))") as err:
         unet(torch.zeros(shape))
@@ -148,6 +159,7 @@ def test_build_generator_unknown_name():
 
 # ---------------------------------------------------------------- wiring
 
+
 def test_resnet_sees_l_replicated_three_times(resnet):
     """Eq. 12: the ResNet-18 encoder takes L ⊕ L ⊕ L."""
     L = _rand(2, 1, 64, 64)
@@ -161,7 +173,7 @@ def test_resnet_sees_l_replicated_three_times(resnet):
 def _share(grad: torch.Tensor, pixel: tuple[int, int], r: int) -> float:
     """Fraction of the input-gradient mass within the 2r×2r window around ``pixel``."""
     i, j = pixel
-    return (grad[i - r:i + r, j - r:j + r].sum() / grad.sum()).item()
+    return (grad[i - r : i + r, j - r : j + r].sum() / grad.sum()).item()
 
 
 def test_unet_skip_connections(unet_run):
@@ -200,16 +212,16 @@ def test_eval_is_deterministic_train_dropout_is_random(unet, L256, unet_ab):
     assert not torch.allclose(a, b) and torch.equal(a, c)
 
 
-
-def test_eval_mode_turns_only_dropout_back_on(unet):
+def test_at_test_time_turns_only_dropout_back_on(unet):
     """§4.2 at test time: BatchNorm always uses its running statistics; Dropout only when asked."""
     net = copy.deepcopy(unet).train()
-    assert eval_mode(net) is net and not any(m.training for m in net.modules())
-    eval_mode(net, dropout=True)
+    assert at_test_time(net) is net and not any(m.training for m in net.modules())
+    at_test_time(net, dropout=True)
     assert all(m.training == isinstance(m, nn.Dropout) for m in net.modules())
 
 
 # ---------------------------------------------------------------- init (§5.2)
+
 
 def _weights(module, kinds) -> torch.Tensor:
     return torch.cat([m.weight.detach().flatten() for m in module.modules() if isinstance(m, kinds)])

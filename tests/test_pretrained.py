@@ -1,5 +1,6 @@
-"""colorlib.pretrained: the ImageNet ResNet-18 encoder weights (Appendix A.2), loaded from files
+"""colorlib.models: the ImageNet ResNet-18 encoder weights (Appendix A.2), loaded from files
 and a local HTTP server only — no internet — and how ``ResNetUNetGenerator`` uses them."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,8 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from colorlib.models import ResNetUNetGenerator, build_generator
-from colorlib.pretrained import PretrainedWeightsError, load_resnet18_imagenet
+from colorlib.models import PretrainedWeightsError, ResNetUNetGenerator, build_generator, load_resnet18_imagenet
 
 
 def _weights(module, kinds) -> torch.Tensor:

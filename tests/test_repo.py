@@ -1,5 +1,6 @@
 """The repository as users clone it: no committed file carries the absolute paths of the
 machine that made it (notebook outputs, metrics.md, manifests, provenance included)."""
+
 from __future__ import annotations
 
 import re
@@ -12,15 +13,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # this checkout, the home folder, the temp folder, and the usual roots of other machines
-_MACHINE = re.compile("|".join(re.escape(p) for p in {str(ROOT), str(Path.home()) + "/",
-                                                        tempfile.gettempdir().rstrip("/") + "/"})
-                      + r"|/home/[a-z][\w.-]*/|/Users/[A-Za-z][\w.-]*/|/work/")
+_MACHINE = re.compile(
+    "|".join(re.escape(p) for p in {str(ROOT), str(Path.home()) + "/", tempfile.gettempdir().rstrip("/") + "/"})
+    + r"|/home/[a-z][\w.-]*/|/Users/[A-Za-z][\w.-]*/|/work/"
+)
 
 
 @pytest.mark.skipif(shutil.which("git") is None or not (ROOT / ".git").exists(), reason="not a git checkout")
 def test_no_committed_file_holds_an_absolute_path_of_a_machine():
-    files = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, text=True,
-                           check=True).stdout.split("\0")
+    files = subprocess.run(
+        ["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True, text=True, check=True
+    ).stdout.split("\0")
     found = []
     for name in filter(None, files):
         if name.startswith(("tests/", ".ci/")):  # tests build hostile paths on purpose

@@ -3,9 +3,11 @@
 Runs use the ResNet generator at 64×64 (its input only needs multiples of 32) on the bundled
 photos, so a whole multi-epoch run costs seconds on a 2-core CPU.
 """
+
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import random
 import signal
@@ -18,12 +20,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import fit
 
 from colorlib.checkpoint import load_checkpoint
 from colorlib.config import Config
-from colorlib.history import HISTORY_COLUMNS, LOSS_COLUMNS
-from colorlib.pretrained import PretrainedWeightsError
-from colorlib.train import TrainingDiverged, build_models, train
+from colorlib.data.batches import hflip
+from colorlib.losses import LOSS_COLUMNS
+from colorlib.models import PretrainedWeightsError
+from colorlib.train import HISTORY_COLUMNS, TrainingDiverged, build_models
 
 LOSS_COLUMNS = list(LOSS_COLUMNS)
 
@@ -39,23 +43,54 @@ def roots(tmp_path_factory) -> dict:
 
 
 def tiny_cfg(roots: dict, run: str, **kw) -> Config:
-    base = dict(generator="resnet", image_size=64, n_train=4, n_test=2, batch_size=2, epochs=2,
-                checkpoint_every=1, pretrained="none")
-    cfg = Config.from_profile("smoke", **{**base, **kw}, data_root=roots["data_root"],
-                         results_root=roots["results_root"], run_root=str(Path(roots["run_root"]) / run))
+    base = dict(
+        generator="resnet",
+        image_size=64,
+        n_train=4,
+        n_test=2,
+        batch_size=2,
+        epochs=2,
+        checkpoint_every=1,
+        pretrained="none",
+    )
+    cfg = Config.from_profile(
+        "smoke",
+        **{**base, **kw},
+        data_root=roots["data_root"],
+        results_root=roots["results_root"],
+        run_root=str(Path(roots["run_root"]) / run),
+    )
     return cfg
 
 
 def cli_args(cfg: Config) -> list[str]:
-    keys = ["generator", "image_size", "n_train", "n_test", "batch_size", "epochs", "checkpoint_every",
-            "pretrained", "data_root", "run_root", "results_root", "l1_pretrain_epochs"]
+    keys = [
+        "generator",
+        "image_size",
+        "n_train",
+        "n_test",
+        "batch_size",
+        "epochs",
+        "checkpoint_every",
+        "pretrained",
+        "data_root",
+        "run_root",
+        "results_root",
+        "l1_pretrain_epochs",
+    ]
     return ["--profile", "smoke"] + [a for k in keys for a in ("--set", f"{k}={getattr(cfg, k)}")]
 
 
 def run_cli(args: list[str], **kw) -> subprocess.Popen:
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    return subprocess.Popen([sys.executable, "-m", "colorlib", *args], env=env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "colorlib", *args],
+        env=env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        **kw,
+    )
 
 
 def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
@@ -66,11 +101,11 @@ def finish(proc: subprocess.Popen, timeout: float = 300) -> str:
 
 def test_history_checkpoint_and_config(roots):
     cfg = tiny_cfg(roots, "basic", epochs=2, l1_pretrain_epochs=1)
-    run_dir = train(cfg, progress=False)
+    run_dir = fit(cfg, progress=False)
     hist = pd.read_csv(run_dir / "history.csv")
     assert list(hist.columns) == list(HISTORY_COLUMNS)
     assert hist["epoch"].tolist() == [1, 2, 3] and hist["phase"].tolist() == ["l1", "gan", "gan"]
-    assert hist.loc[0, ["d_loss", "g_bce"]].isna().all()           # no D during L1 pretraining
+    assert hist.loc[0, ["d_loss", "g_bce"]].isna().all()  # no D during L1 pretraining
     gan = hist[hist.phase == "gan"]
     assert gan[LOSS_COLUMNS].notna().all().all()
     # Eq. 16 and Eq. 19 hold for the epoch means.
@@ -82,7 +117,7 @@ def test_history_checkpoint_and_config(roots):
     assert Config.from_dict(ck["config"]) == cfg
     assert Config.from_dict(__import__("json").loads((run_dir / "config.json").read_text())) == cfg
     with pytest.raises(FileExistsError, match="--resume"):
-        train(cfg, progress=False)  # never silently overwrites a run
+        fit(cfg, progress=False)  # never silently overwrites a run
 
 
 def _state_equal(a: dict, b: dict) -> bool:
@@ -118,8 +153,9 @@ def test_sigkill_then_resume_is_bit_identical(roots):
         for k, st in ref[opt]["state"].items():
             assert _state_equal(st, got[opt]["state"][k])
     ours, theirs = pd.DataFrame(got["history"]), pd.DataFrame(ref["history"])
-    pd.testing.assert_frame_equal(ours[["epoch", "phase", *LOSS_COLUMNS]], theirs[["epoch", "phase", *LOSS_COLUMNS]],
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(
+        ours[["epoch", "phase", *LOSS_COLUMNS]], theirs[["epoch", "phase", *LOSS_COLUMNS]], check_exact=True
+    )
     csv = pd.read_csv(cfg.run_dir / "history.csv")
     assert csv["epoch"].tolist() == [1, 2, 3, 4]  # history.csv rewritten from the checkpoint on resume
     assert not list(cfg.run_dir.glob(".*.tmp")) and not list(cfg.run_dir.glob("*.tmp"))  # nothing half-written
@@ -127,19 +163,49 @@ def test_sigkill_then_resume_is_bit_identical(roots):
 
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots, capsys):
     cfg = tiny_cfg(roots, "nan", epochs=1)
-    train(cfg, progress=False)
+    fit(cfg, progress=False)
     ckpt = cfg.run_dir / "checkpoint.pt"
     before = hashlib.sha256(ckpt.read_bytes()).hexdigest()
     with pytest.raises(TrainingDiverged, match=r"epoch 2: non-finite loss.*epoch 1\).*intact"):
-        train(cfg.replace(epochs=2, lr=1e38), resume=True, progress=False)  # one step: weights ~1e38 → inf
-    assert "WARNING: resuming with changed settings (lr 0.0002 → 1e+38)" in capsys.readouterr().out
+        fit(cfg.replace(epochs=2, lr=1e38), resume=True, continue_changed=True, progress=False)  # weights → inf
+    assert "continuing" in capsys.readouterr().err  # the change is said, on stderr
     assert hashlib.sha256(ckpt.read_bytes()).hexdigest() == before
     assert load_checkpoint(ckpt)["epoch"] == 1
 
 
+def test_a_resume_is_the_same_run_or_refused(roots, tmp_path):
+    """A run is what determines its weights: a resume with another training setting, fewer
+    epochs than done, or other train images is refused in one line naming the difference, and
+    leaves the run as it was; --continue-changed continues on purpose and records each segment."""
+    from colorlib.checkpoint import RunChangedError
+    from colorlib.data import prepare
+
+    cfg = tiny_cfg(roots, "identity", epochs=2)
+    fit(cfg, progress=False)
+    ckpt, config_json = cfg.run_dir / "checkpoint.pt", cfg.run_dir / "config.json"
+    before = (ckpt.read_bytes(), config_json.read_text())
+    with pytest.raises(RunChangedError, match=r"other settings or data \(lambda_l1 100.0 → 0.0\).*--continue-changed"):
+        fit(cfg.replace(lambda_l1=0.0, epochs=3), resume=True, progress=False)
+    with pytest.raises(RunChangedError, match="has trained 2 epochs already; epochs=1"):
+        fit(cfg.replace(epochs=1), resume=True, progress=False)
+    other = cfg.replace(data_root=str(tmp_path / "data"), split_seed=1)  # the same images, another split
+    prepare(other, progress=False)
+    with pytest.raises(RunChangedError, match=r"split_seed 0 → 1.*another data split"):
+        fit(other.replace(epochs=3), resume=True, progress=False)
+    assert (ckpt.read_bytes(), config_json.read_text()) == before  # nothing rewritten
+    assert not (cfg.run_dir / "segments.json").exists()
+
+    fit(cfg.replace(lambda_l1=0.0, epochs=3), resume=True, continue_changed=True, progress=False)
+    segments = json.loads((cfg.run_dir / "segments.json").read_text())
+    assert [s["from_epoch"] for s in segments] == [0, 2]
+    assert segments[0]["config"]["lambda_l1"] == 100.0 and segments[1]["config"]["lambda_l1"] == 0.0
+    assert segments[1]["changes"] == ["lambda_l1 100.0 → 0.0"]
+    assert json.loads(config_json.read_text())["lambda_l1"] == 0.0 and load_checkpoint(ckpt)["epoch"] == 3
+
+
 def test_nothing_to_train_is_an_error(roots):
     with pytest.raises(ValueError, match="nothing to train"):
-        train(tiny_cfg(roots, "empty", epochs=0), progress=False)
+        fit(tiny_cfg(roots, "empty", epochs=0), progress=False)
 
 
 def test_pretrained_policy(tmp_path, capsys):
@@ -148,7 +214,7 @@ def test_pretrained_policy(tmp_path, capsys):
         build_models(Config.from_profile("paper", generator="resnet", pretrained=missing))
     G, D, how = build_models(Config.from_profile("demo", generator="resnet", pretrained=missing))
     assert how == "random (ImageNet weights unavailable)"
-    assert "RANDOM weights" in capsys.readouterr().out
+    assert "RANDOM weights" in capsys.readouterr().err  # a warning: stderr
     weights = tmp_path / "r18.pth"
     torch.save(__import__("torchvision").models.resnet18().state_dict(), weights)
     G, _, how = build_models(Config.from_profile("demo", generator="resnet", pretrained=str(weights)))
@@ -159,32 +225,62 @@ def test_ddp_two_processes_gloo(roots):
     """torchrun with 2 CPU processes (gloo): both end with identical G and D weights."""
     cfg = tiny_cfg(roots, "ddp", epochs=2, batch_size=2)
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                           "-m", "colorlib", "train", *cli_args(cfg)], env=env, text=True,
-                          capture_output=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-m",
+            "colorlib",
+            "train",
+            *cli_args(cfg),
+        ],
+        env=env,
+        text=True,
+        capture_output=True,
+        timeout=300,
+    )
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "2 process(es)" in out and "identical on all 2 processes" in out
     ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
-    assert isinstance(ck["rng"], list) and len(ck["rng"]) == 2      # every rank's RNG, for resume
-    assert ck["iteration"] == 2 * (4 // 2)                           # global batch 2 = 1 per rank
+    assert isinstance(ck["rng"], list) and len(ck["rng"]) == 2  # every rank's RNG, for resume
+    assert ck["iteration"] == 2 * (4 // 2)  # global batch 2 = 1 per rank
 
 
 def _hand_macs(generator: str) -> int:
     """Multiply-accumulates of a forward pass at 256², from the layer specs of App. A."""
-    conv = lambda cin, cout, hout: cin * cout * 16 * hout * hout          # 4×4 conv, output hout²
-    convt = lambda cin, cout, hin: cin * cout * 16 * hin * hin            # 4×4/2 transposed, input hin²
+    conv = lambda cin, cout, hout: cin * cout * 16 * hout * hout  # 4×4 conv, output hout²
+    convt = lambda cin, cout, hin: cin * cout * 16 * hin * hin  # 4×4/2 transposed, input hin²
     if generator == "unet":
-        enc = [(1, 64, 128), (64, 128, 64), (128, 256, 32), (256, 512, 16), (512, 512, 8), (512, 512, 4),
-               (512, 512, 2), (512, 512, 1)]
-        dec = [(512, 512, 1), (1024, 512, 2), (1024, 512, 4), (1024, 512, 8), (1024, 256, 16),
-               (512, 128, 32), (256, 64, 64), (128, 2, 128)]
+        enc = [
+            (1, 64, 128),
+            (64, 128, 64),
+            (128, 256, 32),
+            (256, 512, 16),
+            (512, 512, 8),
+            (512, 512, 4),
+            (512, 512, 2),
+            (512, 512, 1),
+        ]
+        dec = [
+            (512, 512, 1),
+            (1024, 512, 2),
+            (1024, 512, 4),
+            (1024, 512, 8),
+            (1024, 256, 16),
+            (512, 128, 32),
+            (256, 64, 64),
+            (128, 2, 128),
+        ]
         return sum(conv(*c) for c in enc) + sum(convt(*c) for c in dec)
     return sum(conv(*c) for c in [(3, 64, 128), (64, 128, 64), (128, 256, 32), (256, 512, 31), (512, 1, 30)])
 
 
 def test_counted_flops_match_hand_count():
-    from colorlib.bench import count_flops
+    from tools.bench import count_flops
 
     counted = count_flops("unet")
     assert counted["G_forward_GMAC"] * 1e9 == pytest.approx(_hand_macs("unet"), rel=1e-9)
@@ -196,8 +292,8 @@ def test_counted_flops_match_hand_count():
 def test_fast_path_switches_run_on_cpu(roots):
     """bf16 autocast + channels_last (the CUDA defaults) give finite losses; the Lab inputs and
     the losses stay float32 while the networks run in bf16."""
-    from colorlib.runtime import Runtime
     from colorlib.step import GanStep
+    from colorlib.utils.runtime import Runtime
 
     cfg = tiny_cfg(roots, "fast", amp="bf16", channels_last="on")
     G, D, _ = build_models(cfg)
@@ -205,11 +301,11 @@ def test_fast_path_switches_run_on_cpu(roots):
     assert step.amp and step.fmt == torch.channels_last
     assert G.encoder.conv1.weight.is_contiguous(memory_format=torch.channels_last)
     images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
-    L, ab = step.inputs(images, torch.tensor([True, False]))
+    L, ab = step.inputs(hflip(images, torch.tensor([True, False])))
     assert L.dtype == ab.dtype == torch.float32 and L.is_contiguous(memory_format=torch.channels_last)
     seen = {}
     hook = G.decoder.head.register_forward_hook(lambda m, i, o: seen.update(dtype=o.dtype))  # returns None
-    step(images, torch.tensor([True, False]))
+    step(hflip(images, torch.tensor([True, False])))
     hook.remove()
     assert seen["dtype"] == torch.bfloat16
     means = step.take_means(1)
@@ -225,7 +321,7 @@ def test_compiled_run_saves_plain_weights(roots):
     from colorlib.checkpoint import load_generator
 
     cfg = tiny_cfg(roots, "compiled", epochs=2, compile=True)
-    run_dir = train(cfg, progress=False)
+    run_dir = fit(cfg, progress=False)
     ck = load_checkpoint(run_dir / "checkpoint.pt")
     assert not any("_orig_mod" in k for k in [*ck["G"], *ck["D"]])
     hist = pd.read_csv(run_dir / "history.csv")
@@ -240,9 +336,9 @@ def test_resume_needs_no_imagenet_file(roots, tmp_path):
     weights = tmp_path / "r18.pth"
     torch.save(__import__("torchvision").models.resnet18().state_dict(), weights)
     cfg = tiny_cfg(roots, "offline", epochs=1, pretrained=str(weights), require_pretrained=True)
-    train(cfg, progress=False)
+    fit(cfg, progress=False)
     weights.unlink()
-    train(cfg.replace(epochs=2), resume=True, progress=False)
+    fit(cfg.replace(epochs=2), resume=True, progress=False)
     ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
     assert ck["epoch"] == 2 and ck["encoder_init"] == f"ImageNet ({weights})"
 
@@ -251,19 +347,20 @@ def test_discriminator_sees_channels_last_with_flips(roots):
     """channels_last reaches D's input also when some images are flipped (the flip happens on
     the uint8 batch, before the Lab conversion), and flipping commutes with the conversion."""
     from colorlib.lab import lab_from_uint8
-    from colorlib.runtime import Runtime
     from colorlib.step import GanStep
+    from colorlib.utils.runtime import Runtime
 
     cfg = tiny_cfg(roots, "layout", channels_last="on")
     step = GanStep(*build_models(cfg)[:2], cfg, Runtime(torch.device("cpu")))
     layouts = []
     step.D.model[0].register_forward_pre_hook(
-        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+        lambda m, args: layouts.append(args[0].is_contiguous(memory_format=torch.channels_last))
+    )
     images = torch.randint(0, 256, (2, 64, 64, 3), dtype=torch.uint8)
     flips = torch.tensor([True, False])
-    step(images, flips)
+    step(hflip(images, flips))
     assert layouts and all(layouts)
-    L, ab = step.inputs(images, flips)
+    L, ab = step.inputs(hflip(images, flips))
     L0, ab0 = lab_from_uint8(images)
     assert torch.equal(L[0], L0[0].flip(-1)) and torch.equal(ab[1], ab0[1])  # bit-identical
 
@@ -276,19 +373,33 @@ def test_training_learns(tmp_path):
     from PIL import Image
 
     from colorlib.checkpoint import load_generator
-    from colorlib.data import load_images, prepare
+    from colorlib.data import prepare
+    from colorlib.data.cache import load_images
     from colorlib.lab import lab_from_uint8
 
     photos = tmp_path / "photos"
     photos.mkdir()
     for name in ("chelsea", "coffee"):
         Image.fromarray(getattr(skimage.data, name)()).save(photos / f"{name}.png")
-    cfg = Config.from_profile("smoke", source="folder", folder=str(photos), n_train=2, n_test=0, image_size=128,
-                              generator="resnet", pretrained="none", batch_size=2, epochs=60, checkpoint_every=60,
-                              sample_every=0, data_root=str(tmp_path / "data"), run_root=str(tmp_path / "runs"),
-                              results_root=str(tmp_path / "results"))
+    cfg = Config.from_profile(
+        "smoke",
+        source="folder",
+        folder=str(photos),
+        n_train=2,
+        n_test=0,
+        image_size=128,
+        generator="resnet",
+        pretrained="none",
+        batch_size=2,
+        epochs=60,
+        checkpoint_every=60,
+        sample_every=0,
+        data_root=str(tmp_path / "data"),
+        run_root=str(tmp_path / "runs"),
+        results_root=str(tmp_path / "results"),
+    )
     prepare(cfg, progress=False)
-    train(cfg, progress=False)
+    fit(cfg, progress=False)
     G, _ = load_generator(cfg.run_dir / "checkpoint.pt")
     L, ab = lab_from_uint8(torch.from_numpy(np.array(load_images(cfg, "train"))))
     with torch.no_grad():
@@ -300,7 +411,7 @@ def test_training_learns(tmp_path):
 def test_one_writer_per_run(roots):
     """A second training of a run that is being trained stops at once, naming the PID, and the
     first one finishes unharmed."""
-    from colorlib.runlock import RunInUseError
+    from colorlib.utils.runlock import RunInUseError
 
     cfg = tiny_cfg(roots, "locked", epochs=12)
     first = run_cli(["train", *cli_args(cfg)])
@@ -309,14 +420,14 @@ def test_one_writer_per_run(roots):
     while not (lock.is_file() and lock.read_text().strip()) and time.time() < deadline:
         time.sleep(0.05)
     with pytest.raises(RunInUseError, match=rf"in use by another training \(PID {first.pid}\)"):
-        train(cfg, resume=True, progress=False)
+        fit(cfg, resume=True, progress=False)
     finish(first)
     assert load_checkpoint(cfg.run_dir / "checkpoint.pt")["epoch"] == 12
 
 
 def test_sample_grids_every_n_epochs(roots):
     cfg = tiny_cfg(roots, "samples", epochs=3, sample_every=2)
-    train(cfg, progress=False)
+    fit(cfg, progress=False)
     grids = sorted(p.name for p in (cfg.run_dir / "samples").glob("*.png"))
     assert grids == ["epoch_0002.png", "epoch_0003.png"]  # every 2nd epoch and the last
     from PIL import Image
@@ -339,4 +450,7 @@ def test_cpu_fast_path_agrees_with_fp32(generator):
     images = torch.randint(0, 256, (2, size, size, 3), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
     assert_bf16_agrees_with_fp32(
         lambda **kw: Config.from_profile("smoke", generator=generator, image_size=size, pretrained="none", **kw),
-        images, torch.tensor([True, False]), torch.device("cpu"))
+        images,
+        torch.tensor([True, False]),
+        torch.device("cpu"),
+    )

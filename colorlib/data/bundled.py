@@ -20,17 +20,18 @@ Manifest rows: ``id`` is ``<photo>/<split>-region#<j>`` (that photo's j-th crop 
 original-photo pixels (x1, y1 exclusive). The split identity (:mod:`colorlib.data.split`) is per
 region: ``bundled:<photo>/test-region`` or ``bundled:<photo>/train-region``.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from PIL import Image
 
+from colorlib.data.images import ImageError, open_rgb, square
 from colorlib.data.sources import Candidate, Decoded, bundled_photos, seeded_order
 from colorlib.data.split import position
-from colorlib.images import ImageError, open_rgb, square
 
 __all__ = ["QUADRANTS", "held_out_quadrant", "quadrant_box", "crop_box", "bundled_candidates"]
 
@@ -76,8 +77,9 @@ def _decoded(img: Image.Image, box: Box, size: int) -> Decoded:
     return Decoded(square(img.crop(box), size), img.width, img.height)
 
 
-def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
-                       log: Callable[[str], None] = print) -> Iterator[Candidate]:
+def bundled_candidates(
+    split: str, n_train: int, n_test: int, seed: int, log: Callable[[str], None] = print
+) -> Iterator[Candidate]:
     """Seeded crops of the bundled photos for ``split`` ("train" or "test"); see the rule above."""
     photos = bundled_photos(log if split == "train" else (lambda line: None))  # note once
     tiles = _tiles(seeded_order(list(photos), seed), split, seed)
@@ -100,10 +102,14 @@ def bundled_candidates(split: str, n_train: int, n_test: int, seed: int,
         region = quadrant_box(quadrant, img.width, img.height)
         box = region if k < len(tiles) else crop_box(rng, region)
         j = count[name] = count.get(name, -1) + 1
-        yield Candidate("bundled", f"{name}/{split}-region#{j}", file,
-                        lambda s, i=img, b=box: _decoded(i, b, s), path=where,
-                        crop=f"{' '.join(map(str, box))} in {QUADRANTS[quadrant]} quadrant "
-                             f"{' '.join(map(str, region))}")
+        yield Candidate(
+            "bundled",
+            f"{name}/{split}-region#{j}",
+            file,
+            lambda s, i=img, b=box: _decoded(i, b, s),
+            path=where,
+            crop=f"{' '.join(map(str, box))} in {QUADRANTS[quadrant]} quadrant {' '.join(map(str, region))}",
+        )
 
 
 def _raise(err: Exception):

@@ -8,24 +8,21 @@
                           CRC-32 of each .npy (``checksums``) and each split's identity
                           (:mod:`colorlib.data.split`)
 
-Every file is written to a temporary name in the same folder, flushed, fsync'ed and renamed
-over the final name, and ``summary.json`` is written last: a cache is complete exactly when
-``summary.json`` exists and its key matches. A killed run leaves at most a stale ``.*.tmp``
-file, which the next run overwrites.
+Every file is written atomically (:mod:`colorlib.utils.files`: a temporary name in the same
+folder, fsync'ed and renamed over the final name), and ``summary.json`` is written last: a cache
+is complete exactly when ``summary.json`` exists and its key matches.
 
 The checksums are verified whenever a cache is used: ``prepare`` rebuilds a damaged cache
 (saying so in one line), ``load_images`` raises :class:`DataError` naming the file (pass
-``verify=False`` to skip it) and :func:`verify_cache` checks both splits on request. CRC-32 of
-a paper-sized 1.6 GB train.npy costs ~0.45 s warm (3.5 GB/s on 2 cores), ~0.7 s cold (bound
-by the disk; it warms the page cache the memmap then reads): the fastest of CRC-32, Adler-32,
-SHA-1/256 and BLAKE2b (benchmarks/bench_cache_checksum.py).
+``verify=False`` to skip it) and :func:`verify_cache` checks both splits on request. CRC-32 is
+the fastest of the checksums compared by ``benchmarks/bench_cache_checksum.py`` (README: Speed).
 """
+
 from __future__ import annotations
 
 import csv
 import io
 import json
-import os
 import shutil
 import zlib
 from pathlib import Path
@@ -33,17 +30,32 @@ from pathlib import Path
 import numpy as np
 
 from colorlib.config import Config
-from colorlib.files import atomic_write
 from colorlib.data.sources import DataError, folder_fingerprint
+from colorlib.utils.files import atomic_write
 
-__all__ = ["FORMAT", "MANIFEST_COLUMNS", "SPLITS", "cache_key", "tmp_path", "check_space", "new_array",
-           "commit", "write_text", "manifest_text", "read_summary", "complete_summary", "checked_summary",
-           "prepare_command", "file_checksum", "checksum_problem", "verify_cache", "load_images"]
+__all__ = [
+    "FORMAT",
+    "MANIFEST_COLUMNS",
+    "SPLITS",
+    "cache_key",
+    "check_space",
+    "new_array",
+    "flush",
+    "write_text",
+    "manifest_text",
+    "read_summary",
+    "complete_summary",
+    "checked_summary",
+    "prepare_command",
+    "file_checksum",
+    "checksum_problem",
+    "verify_cache",
+    "load_images",
+]
 
 FORMAT = "colorlib-data-3"  # 2: stable folder split, checksums, split identities; 3: bundled quadrants
 SPLITS = ("train", "test")
-MANIFEST_COLUMNS = ("split", "index", "source", "id", "file_name", "url", "path",
-                    "width", "height", "crop")
+MANIFEST_COLUMNS = ("split", "index", "source", "id", "file_name", "url", "path", "width", "height", "crop")
 
 
 def cache_key(cfg: Config) -> dict:
@@ -80,11 +92,6 @@ def _amount(nbytes: float) -> str:
     return f"{nbytes / 1e9:.1f} GB" if nbytes >= 0.05e9 else f"{nbytes / 1e6:.1f} MB"
 
 
-def tmp_path(path: Path) -> Path:
-    """The fixed temporary name of ``path`` (same folder, so the final rename is atomic)."""
-    return path.with_name(f".{path.name}.tmp")
-
-
 def check_space(data_dir: Path, n: int, size: int) -> None:
     """Raise DataError unless ``data_dir``'s disk can hold n uint8 size×size×3 images.
 
@@ -92,39 +99,32 @@ def check_space(data_dir: Path, n: int, size: int) -> None:
     created without complaint, and the process dies of SIGBUS when the disk fills.
     """
     need = n * size * size * 3
-    stale = sum(tmp_path(data_dir / f"{s}.npy").stat().st_size  # overwritten by this run
-                for s in SPLITS if tmp_path(data_dir / f"{s}.npy").is_file())
-    free = shutil.disk_usage(data_dir).free + stale
+    for stale in data_dir.glob(".*.npy.*.tmp"):  # left by a prepare that was killed mid-write
+        stale.unlink(missing_ok=True)
+    free = shutil.disk_usage(data_dir).free
     if need > free:
-        raise DataError(f"{data_dir}: the cache needs {_amount(need)} for {n} images of "
-                        f"{size}×{size}, only {_amount(free)} free; lower n_train/n_test or "
-                        f"point data_root at a bigger disk")
+        raise DataError(
+            f"{data_dir}: the cache needs {_amount(need)} for {n} images of "
+            f"{size}×{size}, only {_amount(free)} free; lower n_train/n_test or "
+            f"point data_root at a bigger disk"
+        )
 
 
-def new_array(path: Path, n: int, size: int) -> np.ndarray:
-    """A writable uint8 n×size×size×3 .npy memmap at ``tmp_path(path)`` (an array if n = 0)."""
-    tmp = tmp_path(path)
-    if n == 0:
-        return np.zeros((0, size, size, 3), np.uint8)
+def new_array(tmp: Path, n: int, size: int) -> np.ndarray:
+    """A writable uint8 n×size×size×3 .npy memmap at ``tmp`` (a temp path of
+    :func:`colorlib.utils.files.atomic_path`, renamed into place when that block ends)."""
+    if n == 0:  # no memmap of zero bytes: write the empty array now
+        empty = np.zeros((0, size, size, 3), np.uint8)
+        with open(tmp, "wb") as f:  # a file object: np.save would append ".npy" to a name
+            np.save(f, empty)
+        return empty
     return np.lib.format.open_memmap(tmp, mode="w+", dtype=np.uint8, shape=(n, size, size, 3))
 
 
-def _fsync_replace(tmp: Path, path: Path) -> None:
-    with open(tmp, "rb+") as f:
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
-
-
-def commit(array: np.ndarray, path: Path) -> None:
-    """Flush the array made by :func:`new_array`, fsync it, rename it to ``path``."""
-    tmp = tmp_path(path)
+def flush(array: np.ndarray) -> None:
+    """Write a :func:`new_array` memmap's pages to its file (before the rename)."""
     if isinstance(array, np.memmap):
         array.flush()
-        del array
-    else:
-        with open(tmp, "wb") as f:
-            np.save(f, array)
-    _fsync_replace(tmp, path)
 
 
 def write_text(path: Path, text: str) -> None:
@@ -201,8 +201,10 @@ def checksum_problem(cfg: Config, split: str, summary: dict) -> str | None:
     except OSError as err:
         return f"{path}: unreadable ({err.strerror or err})"
     if have != want:
-        return (f"{path}: checksum {have} differs from the {want} recorded when it was prepared "
-                f"(the file was changed or damaged)")
+        return (
+            f"{path}: checksum {have} differs from the {want} recorded when it was prepared "
+            f"(the file was changed or damaged)"
+        )
     return None
 
 
@@ -238,8 +240,10 @@ def load_images(cfg: Config, split: str, *, verify: bool = True) -> np.ndarray:
         raise DataError(f"{path}: unreadable cache ({err}); run `{command}` again") from None
     n = cfg.n_train if split == "train" else cfg.n_test
     if images.dtype != np.uint8 or images.shape != (n, cfg.image_size, cfg.image_size, 3):
-        raise DataError(f"{path}: holds {images.dtype} {images.shape}, expected uint8 "
-                        f"({n}, {cfg.image_size}, {cfg.image_size}, 3); run `{command}` again")
+        raise DataError(
+            f"{path}: holds {images.dtype} {images.shape}, expected uint8 "
+            f"({n}, {cfg.image_size}, {cfg.image_size}, 3); run `{command}` again"
+        )
     problem = checksum_problem(cfg, split, summary) if verify else None
     if problem is not None:
         raise DataError(f"{problem}; run `{command}` again")

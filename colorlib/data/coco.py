@@ -19,39 +19,48 @@ A record is used only if its ``file_name`` is a plain file name (no ``/`` or ``\
 an annotation file cannot make ``prepare`` write or read outside the image folder, or fetch a
 local ``file://`` path. Any other record is skipped (``unsafe_record``) with one line naming it.
 """
+
 from __future__ import annotations
 
 import contextlib
 import io
 import os
 import zipfile
+from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
-from typing import Callable
 
 from colorlib.data.download import DownloadError, DownloadPolicy, fetch, url_problem
+from colorlib.data.images import open_rgb
 from colorlib.data.sources import Candidate, DataError, Decoded, decode_file, seeded_order
-from colorlib.images import open_rgb
 
 __all__ = ["COCO_SPLITS", "UnsafeRecord", "annotation_file", "record_problem", "coco_candidates"]
 
 # split -> (image folder, annotation zip, annotation files inside it, most preferred first)
 COCO_SPLITS = {
-    "train": ("train2014", "annotations_trainval2014.zip",
-              ("captions_train2014.json", "instances_train2014.json", "person_keypoints_train2014.json")),
+    "train": (
+        "train2014",
+        "annotations_trainval2014.zip",
+        ("captions_train2014.json", "instances_train2014.json", "person_keypoints_train2014.json"),
+    ),
     "test": ("test2014", "image_info_test2014.zip", ("image_info_test2014.json",)),
 }
 
 
 class UnsafeRecord(DataError):
     """An annotation record whose file name or URL points outside the image folder / the web."""
+
     kind = "unsafe_record"
 
 
 def record_problem(record: dict) -> str | None:
     """Why an annotation ``record`` may not be used (one phrase), or None (see above)."""
     name, url = record.get("file_name"), record.get("coco_url", "")
-    if (not isinstance(name, str) or name in ("", ".", "..") or any(c in name for c in "/\\\0")
-            or PureWindowsPath(name).drive):
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(c in name for c in "/\\\0")
+        or PureWindowsPath(name).drive
+    ):
         return f"file_name {name!r} is not a plain file name"
     if not isinstance(url, str):
         return f"coco_url {url!r} is not a URL"
@@ -69,9 +78,13 @@ def _verify_zip(path: Path) -> None:
             raise ValueError("a member fails its CRC check")
 
 
-def annotation_file(split: str, data_dir: Path, coco_root: str = "",
-                    policy: DownloadPolicy = DownloadPolicy(),
-                    log: Callable[[str], None] = print) -> Path:
+def annotation_file(
+    split: str,
+    data_dir: Path,
+    coco_root: str = "",
+    policy: DownloadPolicy = DownloadPolicy(),
+    log: Callable[[str], None] = print,
+) -> Path:
     """The annotation JSON listing ``split``'s images; downloaded and extracted if needed."""
     _, zip_name, names = COCO_SPLITS[split]
     if coco_root:
@@ -79,8 +92,10 @@ def annotation_file(split: str, data_dir: Path, coco_root: str = "",
         for name in names:
             if (folder / name).is_file():
                 return folder / name
-        raise DataError(f"{folder}: none of {', '.join(names)} found (coco_root must hold the "
-                        f"official annotations/, train2014/ and test2014/ folders)")
+        raise DataError(
+            f"{folder}: none of {', '.join(names)} found (coco_root must hold the "
+            f"official annotations/, train2014/ and test2014/ folders)"
+        )
     folder = data_dir / "coco" / "annotations"
     for name in names:
         if (folder / name).is_file():
@@ -91,8 +106,7 @@ def annotation_file(split: str, data_dir: Path, coco_root: str = "",
     try:
         fetch(url, archive_path, policy, verify=_verify_zip, log=log)
     except DownloadError as err:
-        raise DownloadError(f"{err}; check the network, or use an existing COCO copy with "
-                            f"--coco-root DIR") from None
+        raise DownloadError(f"{err}; check the network, or use an existing COCO copy with --coco-root DIR") from None
     with zipfile.ZipFile(archive_path) as archive:
         members = {Path(m).name: m for m in archive.namelist()}
         name = next((n for n in names if n in members), None)
@@ -112,9 +126,14 @@ def _verify_image(path: Path) -> None:
     open_rgb(path, draft=(64, 64))  # decodes every byte of the entropy-coded stream
 
 
-def coco_candidates(split: str, data_dir: Path, seed: int, coco_root: str = "",
-                    policy: DownloadPolicy = DownloadPolicy(),
-                    log: Callable[[str], None] = print) -> list[Candidate]:
+def coco_candidates(
+    split: str,
+    data_dir: Path,
+    seed: int,
+    coco_root: str = "",
+    policy: DownloadPolicy = DownloadPolicy(),
+    log: Callable[[str], None] = print,
+) -> list[Candidate]:
     """All of ``split``'s COCO images in seeded order; ``load`` downloads (if needed) and decodes."""
     from pycocotools.coco import COCO  # imported here: ~0.3 s, only for this source
 
@@ -140,15 +159,22 @@ def coco_candidates(split: str, data_dir: Path, seed: int, coco_root: str = "",
             continue
         path = images / record["file_name"]
         url = policy.image_url(record.get("coco_url", ""))
-        candidates.append(Candidate(
-            "coco", str(image_id), record["file_name"],
-            lambda size, u=url, p=path: _load(u, p, size, coco_root == "", policy, log),
-            url=url, path=str(path)))
+        candidates.append(
+            Candidate(
+                "coco",
+                str(image_id),
+                record["file_name"],
+                lambda size, u=url, p=path: _load(u, p, size, coco_root == "", policy, log),
+                url=url,
+                path=str(path),
+            )
+        )
     return candidates
 
 
-def _load(url: str, path: Path, size: int, download: bool, policy: DownloadPolicy,
-          log: Callable[[str], None]) -> Decoded:
+def _load(
+    url: str, path: Path, size: int, download: bool, policy: DownloadPolicy, log: Callable[[str], None]
+) -> Decoded:
     if download:
         if not url:
             raise DataError(f"{path.name}: the annotation record has no coco_url")

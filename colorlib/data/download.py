@@ -9,20 +9,20 @@ sends the whole file again). Only the standard library is used (``urllib``).
 Only http(s) URLs are fetched (:func:`url_problem`): a URL read from a data file must not make
 urllib copy a local ``file://`` path or reach an ``ftp://`` server.
 """
+
 from __future__ import annotations
 
 import http.client
 import os
-import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
-from colorlib.errors import ColorlibError
+from colorlib.utils.errors import ColorlibError
 
 __all__ = ["DownloadError", "DownloadPolicy", "fetch", "url_problem"]
 
@@ -63,6 +63,7 @@ class DownloadPolicy:
     ``annotations_url`` / ``images_url`` default to ``$COLORLIB_COCO_ANNOTATIONS_URL`` /
     ``$COLORLIB_COCO_IMAGES_URL``, else the official ``images.cocodataset.org``.
     """
+
     timeout: float = 30.0
     retries: int = 5
     backoff: float = 1.0
@@ -71,8 +72,9 @@ class DownloadPolicy:
     images_url: str = ""
 
     def annotations_base(self) -> str:
-        return (self.annotations_url or os.environ.get("COLORLIB_COCO_ANNOTATIONS_URL")
-                or COCO_ANNOTATIONS_URL).rstrip("/")
+        return (self.annotations_url or os.environ.get("COLORLIB_COCO_ANNOTATIONS_URL") or COCO_ANNOTATIONS_URL).rstrip(
+            "/"
+        )
 
     def image_url(self, coco_url: str) -> str:
         """``coco_url`` of an image record, with its host replaced by the configured mirror.
@@ -119,7 +121,7 @@ def _attempt(url: str, part: Path, timeout: float) -> None:
         if err.code in _RETRY_STATUS:
             raise _Retry(f"HTTP {err.code} {err.reason}") from None
         raise DownloadError(f"{url}: HTTP {err.code} {err.reason}") from None
-    except (socket.timeout, TimeoutError):
+    except TimeoutError:
         raise _Retry(f"no data for {timeout:g} s (timeout)") from None
     except urllib.error.URLError as err:
         raise _Retry(f"{err.reason}") from None
@@ -130,9 +132,14 @@ def _attempt(url: str, part: Path, timeout: float) -> None:
         raise _Retry(f"transfer cut at {size} of {expected} bytes")
 
 
-def fetch(url: str, dest: str | os.PathLike, policy: DownloadPolicy = DownloadPolicy(), *,
-          verify: Callable[[Path], None] | None = None,
-          log: Callable[[str], None] | None = None) -> Path:
+def fetch(
+    url: str,
+    dest: str | os.PathLike,
+    policy: DownloadPolicy = DownloadPolicy(),
+    *,
+    verify: Callable[[Path], None] | None = None,
+    log: Callable[[str], None] | None = None,
+) -> Path:
     """Download ``url`` to ``dest`` (skipped if ``dest`` exists); return ``dest``.
 
     Retries ``policy.retries`` times with exponential back-off (``backoff · 2^k`` s) on

@@ -12,36 +12,53 @@ images are the full COCO frames. The filter is Pillow's antialiased bicubic; JPE
 decoded at the smallest DCT scale that still gives ≥ S×S (``Image.draft``), which is several
 times faster and, since the result is downsized again with antialiasing, visually identical.
 """
+
 from __future__ import annotations
 
 import hashlib
 import importlib.util
 import os
-import stat
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
-from colorlib.errors import ColorlibError
-from colorlib.images import ImageError, is_image_path, open_rgb, square
+from colorlib.data.images import ImageError, is_image_path, open_rgb, square
+from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import entry_problem, walk_files
 
-__all__ = ["DataError", "Candidate", "Decoded", "is_grayscale", "decode_file",
-           "entry_problem", "seeded_order", "folder_files", "folder_fingerprint", "folder_candidates",
-           "bundled_photos", "BUNDLED_PHOTOS",
-           "MIN_SIDE", "GRAY_TOLERANCE", "GRAY_FRACTION"]
+__all__ = [
+    "DataError",
+    "Candidate",
+    "Decoded",
+    "is_grayscale",
+    "decode_file",
+    "seeded_order",
+    "folder_files",
+    "folder_fingerprint",
+    "folder_candidates",
+    "bundled_photos",
+    "BUNDLED_PHOTOS",
+    "MIN_SIDE",
+    "GRAY_TOLERANCE",
+    "GRAY_FRACTION",
+]
 
-MIN_SIDE = 16            # px: smaller images (1×1 icons, spacer GIFs) carry no usable picture
-GRAY_TOLERANCE = 6       # chroma max(R,G,B) − min(R,G,B) ≤ this (of 255) counts as "no colour"
-GRAY_FRACTION = 0.001    # grayscale if at most 0.1 % of pixels exceed GRAY_TOLERANCE
+MIN_SIDE = 16  # px: smaller images (1×1 icons, spacer GIFs) carry no usable picture
+GRAY_TOLERANCE = 6  # chroma max(R,G,B) − min(R,G,B) ≤ this (of 255) counts as "no colour"
+GRAY_FRACTION = 0.001  # grayscale if at most 0.1 % of pixels exceed GRAY_TOLERANCE
 
 # Colour photographs shipped inside scikit-image (file names in skimage/data/); the ones a
 # given version lacks (or fetches through pooch) are skipped with a note.
 BUNDLED_PHOTOS = {
-    "astronaut": "astronaut.png", "chelsea": "chelsea.png", "coffee": "coffee.png",
-    "rocket": "rocket.jpg", "motorcycle": "motorcycle_left.png",
-    "immunohistochemistry": "ihc.png", "hubble_deep_field": "hubble_deep_field.jpg",
+    "astronaut": "astronaut.png",
+    "chelsea": "chelsea.png",
+    "coffee": "coffee.png",
+    "rocket": "rocket.jpg",
+    "motorcycle": "motorcycle_left.png",
+    "immunohistochemistry": "ihc.png",
+    "hubble_deep_field": "hubble_deep_field.jpg",
     "retina": "retina.jpg",
 }
 
@@ -53,6 +70,7 @@ class DataError(ColorlibError, ValueError):
 @dataclass
 class Decoded:
     """One cache entry: ``image`` uint8 S×S×3 RGB, and the original upright width × height."""
+
     image: np.ndarray
     width: int
     height: int
@@ -61,13 +79,14 @@ class Decoded:
 @dataclass
 class Candidate:
     """One image a source offers, in seeded order; ``load(S)`` decodes it or raises ImageError."""
+
     source: str
     id: str
     file_name: str
     load: Callable[[int], Decoded] = field(repr=False)
     url: str = ""
     path: str = ""
-    crop: str = ""          # bundled crops: the box and its quadrant (colorlib.data.bundled)
+    crop: str = ""  # bundled crops: the box and its quadrant (colorlib.data.bundled)
     # path: the file; for bundled photos "skimage/data/<file>", the same on every machine
 
 
@@ -83,21 +102,6 @@ def is_grayscale(image: np.ndarray) -> bool:
     return float(np.count_nonzero(chroma > GRAY_TOLERANCE)) <= GRAY_FRACTION * chroma.size
 
 
-def entry_problem(path: str | os.PathLike) -> str | None:
-    """Why ``path`` is no file to read — a symbolic link loop, a dangling link, a FIFO, a socket,
-    a device — found without opening it (a FIFO would block the reader), or None."""
-    try:
-        mode = os.stat(path).st_mode
-    except FileNotFoundError:
-        return "dangling symbolic link" if os.path.islink(path) else None  # missing: open_rgb says so
-    except OSError as err:  # ELOOP: a link loop
-        return f"cannot be read ({err.strerror or err})"
-    if stat.S_ISREG(mode) or stat.S_ISDIR(mode):
-        return None
-    what = "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
-    return f"{what}, not a regular file"
-
-
 def decode_file(path: str | os.PathLike, size: int) -> Decoded:
     """Decode an image file into an S×S cache entry (resize policy above), or raise ImageError
     (kind ``unreadable_entry`` for what :func:`entry_problem` refuses)."""
@@ -107,8 +111,7 @@ def decode_file(path: str | os.PathLike, size: int) -> Decoded:
     img = open_rgb(path, draft=(size, size))
     width, height = img.info["original_size"]
     if min(width, height) < MIN_SIDE:
-        raise ImageError(path, f"too small ({width}×{height} px; need at least {MIN_SIDE} px per side)",
-                         "too_small")
+        raise ImageError(path, f"too small ({width}×{height} px; need at least {MIN_SIDE} px per side)", "too_small")
     return Decoded(square(img, size), width, height)
 
 
@@ -120,9 +123,11 @@ def seeded_order(keys: Sequence, seed: int) -> list:
 
 # ----- folder source -----------------------------------------------------------------------
 
+
 def folder_files(folder: str | os.PathLike) -> tuple[Path, list[str]]:
     """The folder and its image files (recursive; extensions of IMAGE_EXTENSIONS, any case), as
-    sorted POSIX paths relative to it. Hidden directories (``.git``, ``.cache``…) are not searched."""
+    sorted POSIX paths relative to it (:func:`colorlib.utils.files.walk_files`: hidden files and
+    folders such as ``.git`` are skipped)."""
     root = Path(folder).expanduser()
     if not str(folder):
         raise DataError("source=folder needs a folder: pass --folder DIR (or --set folder=DIR)")
@@ -130,13 +135,11 @@ def folder_files(folder: str | os.PathLike) -> tuple[Path, list[str]]:
         raise DataError(f"{root}: is a file, not a folder (source=folder needs --folder DIR)")
     if not root.is_dir():
         raise DataError(f"{root}: no such folder (source=folder)")
-    found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = [d for d in dirnames if not d.startswith(".")]
-        found += [Path(dirpath, f).relative_to(root).as_posix() for f in filenames if is_image_path(f)]
+    files, _ = walk_files(root, is_image_path)
+    found = [f.relative_to(root).as_posix() for f in files]
     if not found:
         raise DataError(f"{root}: no image files (.jpg .jpeg .png .webp .bmp .tif) in this folder tree")
-    return root, sorted(found)
+    return root, found
 
 
 def folder_fingerprint(folder: str | os.PathLike) -> str:
@@ -157,11 +160,14 @@ def folder_candidates(folder: str | os.PathLike) -> list[Candidate]:
     """Every image file under ``folder`` (see :func:`folder_files`), by relative path; the
     split's order is a hash of each path (:mod:`colorlib.data.split`)."""
     root, found = folder_files(folder)
-    return [Candidate("folder", rel, Path(rel).name, lambda s, p=root / rel: decode_file(p, s),
-                      path=str(root / rel)) for rel in found]
+    return [
+        Candidate("folder", rel, Path(rel).name, lambda s, p=root / rel: decode_file(p, s), path=str(root / rel))
+        for rel in found
+    ]
 
 
 # ----- bundled source ----------------------------------------------------------------------
+
 
 def _skimage_data_dir() -> Path | None:
     spec = importlib.util.find_spec("skimage")

@@ -28,19 +28,29 @@ sha256 of its distinct identities, sorted, each followed by ``"\\n"``
     split_ids(cfg, "test")     -> {"folder:a/b.jpg", …}   (checked against the summary)
     identity_sha256(ids)       -> the digest of any such set (e.g. one a training run recorded)
 """
+
 from __future__ import annotations
 
 import csv
 import hashlib
 import io
-from typing import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from colorlib.config import Config
 from colorlib.data import cache
 from colorlib.data.sources import Candidate, DataError
 
-__all__ = ["position", "hash_order", "taking", "from_the_back", "image_identity", "identity_sha256",
-           "manifest_digests", "split_identity", "split_ids"]
+__all__ = [
+    "position",
+    "hash_order",
+    "taking",
+    "from_the_back",
+    "image_identity",
+    "identity_sha256",
+    "manifest_digests",
+    "split_identity",
+    "split_ids",
+]
 
 _DIGEST_KEYS = {split: f"{split}_manifest_sha256" for split in cache.SPLITS}
 
@@ -48,7 +58,7 @@ _DIGEST_KEYS = {split: f"{split}_manifest_sha256" for split in cache.SPLITS}
 def position(seed: int, key: str) -> float:
     """Where image ``key`` (its relative path) stands in [0, 1) for ``seed``; see the rule above."""
     digest = hashlib.sha256(f"{seed}:{key}".encode("utf-8", "surrogateescape")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0 ** 64
+    return int.from_bytes(digest[:8], "big") / 2.0**64
 
 
 def hash_order(candidates: Iterable[Candidate], seed: int) -> list[Candidate]:
@@ -108,8 +118,9 @@ def split_identity(cfg: Config) -> dict[str, str]:
     """
     summary = cache.checked_summary(cfg)
     if any(key not in summary for key in _DIGEST_KEYS.values()):
-        raise DataError(f"{cfg.data_dir / 'summary.json'}: records no split identity; run "
-                        f"`{cache.prepare_command(cfg)}` again")
+        raise DataError(
+            f"{cfg.data_dir / 'summary.json'}: records no split identity; run `{cache.prepare_command(cfg)}` again"
+        )
     return {key: summary[key] for key in _DIGEST_KEYS.values()}
 
 
@@ -125,6 +136,8 @@ def split_ids(cfg: Config, split: str) -> set[str]:
     except (OSError, UnicodeDecodeError, KeyError) as err:
         raise DataError(f"{path}: unreadable manifest ({err}); run `{cache.prepare_command(cfg)}` again") from None
     if identity_sha256(ids) != want:
-        raise DataError(f"{path}: its {split} images do not match summary.json (edited, or left from "
-                        f"another prepare); run `{cache.prepare_command(cfg)}` again")
+        raise DataError(
+            f"{path}: its {split} images do not match summary.json (edited, or left from "
+            f"another prepare); run `{cache.prepare_command(cfg)}` again"
+        )
     return ids

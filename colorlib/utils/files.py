@@ -1,0 +1,265 @@
+"""Files, one implementation each: atomic writes, streamed hashes, "is this a readable file",
+the folder walk, and how paths are shown.
+
+Atomic writes are shared by checkpoints, results, caches and colorized photos:
+
+    with atomic_file(path) as f:      # a binary file object
+        f.write(data)
+
+The data go to a temporary file in the same folder, are flushed and fsynced, and the file is
+renamed over ``path``: a crash at any moment leaves the old file or the new one, never a
+partial one, and an exception leaves nothing behind. The new file gets the usual permissions
+(0666 less the umask) — unlike ``tempfile.mkstemp``, whose 0600 would survive the rename.
+
+A full disk (or quota) raises :class:`DiskFullError`, one line naming ``path``, whatever wrote
+the data: torch's zip writer turns the ``ENOSPC`` of a write into ``[enforce fail at
+inline_container.cc…] unexpected pos``, and Pillow's encoders ignore a short write to a file
+descriptor (a truncated photo, no error). So the yielded object sends every write through
+Python (it has no ``fileno()``) and remembers a failed one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import functools
+import hashlib
+import io
+import os
+import stat
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from colorlib.utils.errors import ColorlibError
+
+__all__ = [
+    "atomic_file",
+    "atomic_path",
+    "atomic_write",
+    "DiskFullError",
+    "sha256_file",
+    "entry_problem",
+    "walk_files",
+    "project_root",
+    "shown",
+]
+
+_FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
+
+
+class DiskFullError(ColorlibError, OSError):
+    """No space left on the device (or quota exceeded) while writing ``filename``; any previous
+    file there is unchanged. ``errno`` is ``ENOSPC`` (or ``EDQUOT``)."""
+
+    def __init__(self, path: str | os.PathLike, code: int = errno.ENOSPC):
+        super().__init__(
+            code,
+            f"{_FULL[code]} writing {path}; free some space there and run again (any previous file is unchanged)",
+            str(path),
+        )
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+class _Writes:
+    """A binary file whose writes go through Python (no ``fileno()``), remembering the first
+    that failed: some writers swallow or mangle that error."""
+
+    def __init__(self, f: BinaryIO):
+        self._f, self.error = f, None
+
+    def write(self, data) -> int:
+        try:
+            return self._f.write(data)
+        except OSError as err:
+            self.error = self.error or err
+            raise
+
+    def fileno(self) -> int:
+        raise io.UnsupportedOperation("fileno: atomic_file writes go through Python")
+
+    def __getattr__(self, name):
+        return getattr(self._f, name)
+
+
+def _full_disk(err: BaseException | None, seen: BaseException | None) -> int | None:
+    """``ENOSPC``/``EDQUOT`` if ``seen`` or ``err`` (or what it was raised from) is one."""
+    chain = [seen]
+    while err is not None and len(chain) < 20:
+        chain.append(err)
+        err = err.__cause__ or err.__context__
+    codes = [e.errno for e in chain if isinstance(e, OSError) and e.errno in _FULL]
+    return codes[0] if codes else None
+
+
+def _fsync_dir(folder: Path) -> None:
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # make the rename itself durable
+    finally:
+        os.close(dir_fd)
+
+
+def _temp_name(path: Path) -> Path:
+    """A fresh hidden name beside ``path``: two writers never share a temp file."""
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
+    """A temporary path beside ``path`` for a writer that needs a name, not a file object (a
+    NumPy memmap): when the block ends the file there is fsynced and renamed over ``path``, and
+    the folder fsynced; an exception removes it. Raises :class:`DiskFullError` as
+    :func:`atomic_file` does."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(path)
+    try:
+        yield tmp
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        code = _full_disk(err, None)
+        if code:
+            raise DiskFullError(path, code) from err
+        raise
+    _fsync_dir(path.parent)
+
+
+@contextlib.contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """A binary file object whose contents replace ``path`` atomically when the block ends.
+
+    Raises :class:`DiskFullError` when the device is full; other errors pass through.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = _temp_name(path)
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    except OSError as err:  # name the file being written, not the hidden temp file
+        code = _full_disk(err, None)
+        raise DiskFullError(path, code) if code else type(err)(err.errno, err.strerror, str(path)) from None
+    writes = None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            writes = _Writes(f)
+            yield writes
+            if writes.error is not None:  # a writer that went on after a failed write
+                raise writes.error
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException as err:
+        tmp.unlink(missing_ok=True)
+        code = _full_disk(err, writes and writes.error)
+        if code:
+            raise DiskFullError(path, code) from err
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
+    """Write ``data`` (text as UTF-8) to ``path`` atomically; returns the path."""
+    with atomic_file(path) as f:
+        f.write(data.encode("utf-8") if isinstance(data, str) else data)
+    return Path(path)
+
+
+# ----------------------------------------------------------------------------- hashing
+def sha256_file(path: str | os.PathLike) -> str:
+    """The sha256 of a file's bytes, read in 1 MiB blocks (never the whole file in memory);
+    remembered per (path, size, modification time), so a weights file is hashed once a process."""
+    st = os.stat(path)
+    return _sha256(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=16)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- what can be read
+def entry_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` is no file or folder to read, found without opening it (a FIFO would block
+    the reader): a symbolic link loop, a dangling link, a FIFO, a socket, a device, a folder that
+    cannot be listed; ``None`` for a regular file or a readable folder. A missing or unreadable
+    regular file is left to the reader, which names it."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            return "symbolic link loop"
+        if os.path.islink(path):
+            return f"dangling symbolic link (to {os.readlink(path)})"
+        return None if err.errno == errno.ENOENT else f"cannot be read ({err.strerror or err})"
+    if stat.S_ISDIR(mode):
+        try:
+            os.scandir(path).close()
+        except OSError as err:
+            return f"cannot read the folder ({err.strerror})"
+        return None
+    for is_kind, what in (
+        (stat.S_ISFIFO, "a FIFO (named pipe)"),
+        (stat.S_ISSOCK, "a socket"),
+        (stat.S_ISCHR, "a character device"),
+        (stat.S_ISBLK, "a block device"),
+    ):
+        if is_kind(mode):
+            return f"{what}, not a file"
+    return None if stat.S_ISREG(mode) else "not a regular file"
+
+
+def walk_files(
+    folder: str | os.PathLike, keep: Callable[[str], bool], exclude: str | os.PathLike | None = None
+) -> tuple[list[Path], list[Path]]:
+    """(files, unlisted folders) under ``folder``: every file whose name ``keep`` accepts, sorted,
+    recursively; hidden files and folders (``.git``, ``._x.jpg``) are skipped, symbolic links to
+    folders are not followed, and nothing under ``exclude`` (an output folder inside the searched
+    one) is listed. Folders that cannot be listed come back apart, to be reported, not lost."""
+    folder = Path(folder)
+    skip = os.path.realpath(exclude) if exclude is not None else None
+    if skip is not None and skip == os.path.realpath(folder):
+        skip = None  # searching the output folder itself: take what is there
+
+    def under_skip(p: Path) -> bool:
+        return skip is not None and Path(os.path.realpath(p)).is_relative_to(skip)
+
+    found, unlisted = [], []
+    for root, dirs, files in os.walk(folder, onerror=lambda err: unlisted.append(Path(err.filename))):
+        dirs[:] = [d for d in dirs if not d.startswith(".") and not under_skip(Path(root, d))]
+        found += [Path(root, f) for f in files if not f.startswith(".") and keep(f)]
+    return sorted(p for p in found if not under_skip(p)), unlisted
+
+
+# ----------------------------------------------------------------------------- showing paths
+def project_root() -> Path:
+    """The checkout that holds this package (an editable install), else ``$COLORLIB_HOME`` or cwd."""
+    if os.environ.get("COLORLIB_HOME"):
+        return Path(os.environ["COLORLIB_HOME"]).expanduser().resolve()
+    here = Path(__file__).resolve().parents[2]
+    return here if (here / "pyproject.toml").is_file() else Path.cwd().resolve()
+
+
+def shown(path: str | os.PathLike) -> str:
+    """``path`` as messages, notebooks and results files show it: relative to the project root
+    (``data/demo``), else to the home folder (``~/…``), else as it is — so no committed file
+    carries the absolute paths of the machine that made it."""
+    p = Path(path).expanduser()
+    full = p.resolve() if p.is_absolute() or p.exists() else p.absolute()
+    for base, prefix in ((project_root(), ""), (Path.home().resolve(), "~/")):
+        try:
+            rel = full.relative_to(base)
+        except ValueError:
+            continue
+        return prefix + rel.as_posix() if rel.parts else (prefix.rstrip("/") or ".")
+    return str(p)
