@@ -12,6 +12,8 @@
 # (SEEDS lists the training seeds — every generator is trained once per seed, then all runs are
 # evaluated together; SEED=k is SEEDS=k. SET takes any other Config field as key=value.)
 # Several GPUs: make -j 8 reproduce SEEDS="0 1 2" runs the six trainings at once, one GPU each.
+# ABLATIONS=yes adds, per seed, the §7 ablation runs (names.ABLATIONS): the ResNet from a random
+# encoder (resnet-random) and the U-Net cut to the ResNet's size (unet-small); claims.md judges them.
 SHELL := /bin/bash
 .DELETE_ON_ERROR:
 .DEFAULT_GOAL := help
@@ -100,6 +102,7 @@ nbval: setup
 define study
 R$(1) := $(RESULTS)/$(1)/notebooks
 TRAINED$(1) := $$(foreach s,$(SEEDS),$$(R$(1))/02_train_unet-seed$$(s).ipynb $$(R$(1))/03_train_resnet-seed$$(s).ipynb)
+TRAINED$(1) += $(if $(filter yes,$(ABLATIONS)),$$(foreach s,$(SEEDS),$$(R$(1))/02_train_unet-small-seed$$(s).ipynb $$(R$(1))/03_train_resnet-random-seed$$(s).ipynb))
 $$(R$(1))/01_data_prep.ipynb: notebooks/01_data_prep.ipynb | setup
 	@mkdir -p $$(@D)
 	$$(PAPERMILL) -p profile $(1)
@@ -107,6 +110,10 @@ $$(R$(1))/02_train_unet-seed%.ipynb: notebooks/02_train_unet.ipynb $$(R$(1))/01_
 	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$*
 $$(R$(1))/03_train_resnet-seed%.ipynb: notebooks/03_train_resnet.ipynb $$(R$(1))/01_data_prep.ipynb
 	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$*
+$$(R$(1))/02_train_unet-small-seed%.ipynb: notebooks/02_train_unet.ipynb $$(R$(1))/01_data_prep.ipynb
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$* -p generator unet-small
+$$(R$(1))/03_train_resnet-random-seed%.ipynb: notebooks/03_train_resnet.ipynb $$(R$(1))/01_data_prep.ipynb
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$* -p generator resnet-random
 $$(R$(1))/04_evaluate.ipynb: notebooks/04_evaluate.ipynb $$(TRAINED$(1))
 	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED) -r seeds "$(SEEDS)"
 $$(R$(1))/05_figures.ipynb: notebooks/05_figures.ipynb $$(R$(1))/04_evaluate.ipynb
@@ -120,21 +127,25 @@ $(eval $(call study,paper))
 $(eval $(call study,smoke))
 
 demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 min)
-	@echo "demo done: $(RESULTS)/demo/ (metrics.md, figures, executed notebooks)"
+	@echo "demo done: $(RESULTS)/demo/ (metrics.md, claims.md, figures, executed notebooks)"
+	@$(PY) -m colorlib check --profile demo
 
 # ALLOW_CPU=1 lets the paper profile run without CUDA (the rehearsal sets it with device=cpu).
 reproduce: setup  ## the paper profile on COCO on a GPU (downloads ≈ 1.6 GB of COCO images)
 	@$(if $(ALLOW_CPU),true,$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU, or make rehearse to try the whole pipeline small')")
 	$(MAKE) $(STUDYpaper)
-	@echo "reproduce done: $(RESULTS)/paper/ (seeds $(SEEDS))"
+	@echo "reproduce done: $(RESULTS)/paper/ (seeds $(SEEDS)$(if $(filter yes,$(ABLATIONS)),; with the ablation runs unet-small and resnet-random))"
+	@$(PY) -m colorlib check --profile paper
 
 # `make reproduce` itself, small: the paper profile and notebooks, only size and device changed.
 REHEARSAL_HOME ?= build/rehearsal
 REHEARSAL_SET  ?= device=cpu n_train=32 n_test=8 epochs=1
+# the rehearsal trains one run of each ablation too (REHEARSAL_ABLATIONS=no: not)
+REHEARSAL_ABLATIONS ?= $(if $(ABLATIONS),$(ABLATIONS),yes)
 rehearse: setup  ## make reproduce end to end on the CPU, small, against a local COCO mirror (≈ 3 min)
 	rm -rf $(REHEARSAL_HOME)/data $(REHEARSAL_HOME)/runs $(REHEARSAL_HOME)/results
 	$(PY) -m tools.rehearsal --home $(REHEARSAL_HOME) -- \
-	  $(MAKE) reproduce ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results SEEDS="$(SEEDS)" SET="$(REHEARSAL_SET) $(SET)"
+	  $(MAKE) reproduce ALLOW_CPU=1 RESULTS=$(REHEARSAL_HOME)/results SEEDS="$(SEEDS)" ABLATIONS=$(REHEARSAL_ABLATIONS) SET="$(REHEARSAL_SET) $(SET)"
 
 # make rehearse through Slurm: make slurm's scripts, submitted to the Slurm of this machine with
 # submit.sh --wait (the COCO mirror is on 127.0.0.1, so the cluster must be this one machine).
@@ -146,14 +157,14 @@ rehearse-slurm: setup  ## make rehearse as Slurm jobs (data, a job array of trai
 	  bash $(REHEARSAL_HOME)/slurm/submit.sh --wait
 
 # a throwaway single-node Slurm (Debian's slurmctld slurmd slurm-client munge, as root) runs it
-slurm-check: setup  ## start a single-node Slurm, run make rehearse-slurm on it, shut it down (tests/test_slurm.py)
-	COLORLIB_SLURM=1 $(PY) -m pytest -q -p no:cacheprovider tests/test_slurm.py
+slurm-check: setup  ## start a single-node Slurm, run make rehearse-slurm on it, shut it down (tests/tools/test_slurm.py)
+	COLORLIB_SLURM=1 $(PY) -m pytest -q -p no:cacheprovider tests/tools/test_slurm.py
 
 gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → results/gpu-check/report.md
 	$(PY) -m tools.gpu_check --out results/gpu-check
 
 slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/; SLURM_ARGS="--partition gpu --hours 12 --cpus 16 --mem 64G"
-	$(PY) -m tools.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(SLURM_ARGS)
+	$(PY) -m tools.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(if $(filter yes,$(ABLATIONS)),--ablations) $(SLURM_ARGS)
 
 tensorboard: setup  ## watch every run train (losses, held-out samples): needs pip install -e '.[tensorboard]'
 	$(VENV)/bin/tensorboard --logdir runs/

@@ -24,7 +24,18 @@ from pathlib import Path
 from colorlib.utils.errors import ConfigError
 from colorlib.utils.files import project_root
 
-__all__ = ["Config", "PROFILES", "GENERATORS", "BASELINES", "MODES", "DISPLAY_NAMES", "display_name", "run_name"]
+__all__ = [
+    "Config",
+    "PROFILES",
+    "GENERATORS",
+    "ABLATIONS",
+    "ARCHITECTURE",
+    "BASELINES",
+    "MODES",
+    "DISPLAY_NAMES",
+    "display_name",
+    "run_name",
+]
 
 
 def _data(default, only: str = ""):
@@ -41,6 +52,13 @@ def _run(default):
 # The paper's two generators (§4.2): the pix2pix U-Net and the U-Net on a ResNet-18 encoder.
 GENERATORS = ("unet", "resnet")
 
+# The discussion's two explanations (§7) as extra runs of the same study (make … ABLATIONS=yes):
+# the ResNet generator from a random encoder (does pretraining help?) and the U-Net cut in width
+# to about the ResNet's 15 M parameters (is it size?). Trained, named and evaluated like GENERATORS.
+ABLATIONS = ("resnet-random", "unet-small")
+# the paper's generator each one is (a variant of): input sizes, training notebook, figures
+ARCHITECTURE = {"unet": "unet", "resnet": "resnet", "resnet-random": "resnet", "unet-small": "unet"}
+
 # Reference predictors scored exactly like the models (see colorlib.evaluation.evaluate).
 BASELINES = ("gray", "train-median")
 
@@ -51,6 +69,8 @@ MODES = ("eval", "dropout")
 DISPLAY_NAMES = {
     "unet": "U-Net",
     "resnet": "ResNet",
+    "resnet-random": "ResNet (random encoder)",
+    "unet-small": "U-Net (small: 14.5 M)",
     "gray": "gray baseline (ab = 0)",
     "train-median": "train-median baseline",
 }
@@ -83,7 +103,7 @@ class Config:
     image_size: int = _data(256)  # W = H = 256 (§5.1)
     split_seed: int = _data(0)  # which images form train/test; fixed across training seeds
     # --- model (§4.2, App. A) ---
-    generator: str = "unet"  # unet | resnet (with seed, names the run: names.run_name)
+    generator: str = "unet"  # unet | resnet (with seed, names the run: run_name)
     pretrained: str = _run("imagenet")  # ResNet encoder: imagenet | none | path to resnet18 weights
     require_pretrained: bool = False  # refuse to train the ResNet without ImageNet weights
     # --- optimisation (§5.2) ---
@@ -118,7 +138,7 @@ class Config:
         """One clear line for a value no run could use (from a profile, --set or a file)."""
         choices = {
             "source": ("coco", "folder", "bundled"),
-            "generator": GENERATORS,
+            "generator": GENERATORS + ABLATIONS,
             "amp": ("auto", "bf16", "off"),
             "channels_last": ("auto", "on", "off"),
             "data_on_device": ("auto", "on", "off"),
@@ -159,7 +179,7 @@ class Config:
         sizes = "U-Net: multiples of 256 (256, 512…); ResNet: multiples of 32 (64, 128, 256…)"
         if generator is None and self.image_size % ok["resnet"]:
             raise ConfigError(f"image_size={self.image_size}: no generator takes it ({sizes})")
-        if generator is not None and self.image_size % ok[generator]:
+        if generator is not None and self.image_size % ok[ARCHITECTURE[generator]]:
             raise ConfigError(f"image_size={self.image_size}: the {generator} generator cannot take it ({sizes})")
 
     # ----- construction -----

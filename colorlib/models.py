@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from torch import Tensor, nn
 
-from colorlib.config import GENERATORS
+from colorlib.config import ABLATIONS, GENERATORS
 from colorlib.utils.errors import ColorlibError
 from colorlib.utils.files import shown
 
@@ -266,6 +266,11 @@ def at_test_time(model: nn.Module, dropout: bool = False) -> nn.Module:
     return model
 
 
+# "unet-small": ngf 33 instead of 64 gives 14,469,908 parameters, the closest to the ResNet
+# generator's 14,720,578 (ngf 32: 13,606,466; 34: 15,359,910).
+UNET_SMALL_NGF = 33
+
+
 def build_generator(name: str, pretrained: bool | str = False, init_std: float | None = 0.02) -> nn.Module:
     """The generator called ``name`` ("unet" or "resnet"), initialized as in §5.2."""
     if name == "unet":
@@ -276,7 +281,12 @@ def build_generator(name: str, pretrained: bool | str = False, init_std: float |
         if init_std:
             init_weights(net.decoder, init_std)
         return net
-    raise ValueError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS)}")
+    if name == "unet-small":  # the U-Net cut in width to about the ResNet's size (§7's size hypothesis)
+        net = UNetGenerator(ngf=UNET_SMALL_NGF)
+        return init_weights(net, init_std) if init_std else net
+    if name == "resnet-random":  # the ResNet generator from a random encoder (torchvision's init; pretrained=none)
+        return build_generator("resnet", pretrained=False, init_std=init_std)
+    raise ValueError(f"unknown generator {name!r}; choose one of {', '.join(GENERATORS + ABLATIONS)}")
 
 
 # ----------------------------------------------------------------------------- ImageNet weights (A.2)

@@ -82,6 +82,8 @@ def build_models(cfg: Config, say=log) -> tuple[nn.Module, nn.Module, str]:
             encoder_init = "random (ImageNet weights unavailable)"
     else:
         G = build_generator(cfg.generator, init_std=cfg.init_std)
+        if cfg.generator == "resnet-random":
+            encoder_init = "random (the resnet-random ablation: pretrained=none)"
     return G, init_weights(PatchDiscriminator(), cfg.init_std), encoder_init
 
 

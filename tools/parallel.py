@@ -29,12 +29,17 @@ import tempfile
 import time
 from pathlib import Path
 
-from colorlib.config import GENERATORS
+from colorlib.config import ABLATIONS, GENERATORS
 
 __all__ = ["visible_gpus", "run_on_a_gpu", "training_targets", "write_slurm", "main"]
 
 # the training notebook of each generator (Makefile targets <notebook>-seed<k>.ipynb)
-TRAINING_NOTEBOOKS = {"unet": "02_train_unet", "resnet": "03_train_resnet"}
+TRAINING_NOTEBOOKS = {
+    "unet": "02_train_unet",
+    "resnet": "03_train_resnet",
+    "unet-small": "02_train_unet-small",
+    "resnet-random": "03_train_resnet-random",
+}
 
 
 def visible_gpus() -> list[str]:
@@ -83,9 +88,13 @@ def run_on_a_gpu(command: list[str], lock_dir: str | os.PathLike | None = None, 
         time.sleep(poll)
 
 
-def training_targets(seeds: list[int], results: str = "results", profile: str = "paper") -> list[str]:
-    """The Makefile targets of the study's trainings, one per generator × seed."""
-    return [f"{results}/{profile}/notebooks/{TRAINING_NOTEBOOKS[g]}-seed{s}.ipynb" for s in seeds for g in GENERATORS]
+def training_targets(
+    seeds: list[int], results: str = "results", profile: str = "paper", ablations: bool = False
+) -> list[str]:
+    """The Makefile targets of the study's trainings, one per generator × seed (and per ablation
+    × seed with ``ablations``, as make's ABLATIONS=yes)."""
+    gens = GENERATORS + (ABLATIONS if ablations else ())
+    return [f"{results}/{profile}/notebooks/{TRAINING_NOTEBOOKS[g]}-seed{s}.ipynb" for s in seeds for g in gens]
 
 
 def _script(name: str, sbatch: list[str], body: str) -> str:
@@ -114,6 +123,7 @@ def write_slurm(
     hours: int = 8,
     cpus: int = 8,
     mem: str = "32G",
+    ablations: bool = False,
 ) -> list[Path]:
     """Write prepare.sbatch, train.sbatch (a job array), report.sbatch and submit.sh to ``out``.
 
@@ -125,10 +135,12 @@ def write_slurm(
     out, repo = Path(out), Path(repo).resolve()
     seeds_text = " ".join(map(str, seeds))
     make = f"${{MAKE:-make}} SEEDS={shlex.quote(seeds_text)} SET={shlex.quote(overrides)}"
+    if ablations:
+        make += " ABLATIONS=yes"
     common = [f"#SBATCH --time={hours}:00:00", f"#SBATCH --cpus-per-task={cpus}", f"#SBATCH --mem={mem}"]
     if partition:
         common.append(f"#SBATCH --partition={partition}")
-    targets = training_targets(seeds, results=RESULTS_IN_JOB)
+    targets = training_targets(seeds, results=RESULTS_IN_JOB, ablations=ablations)
     scripts = {
         "prepare.sbatch": _script("prepare", common, f"{make} {RESULTS_IN_JOB}/paper/notebooks/01_data_prep.ipynb"),
         "train.sbatch": _script(
@@ -179,13 +191,16 @@ def main(argv: list[str] | None = None) -> int:
     slurm.add_argument("--hours", type=int, default=8, help="time limit per job in hours (default 8)")
     slurm.add_argument("--cpus", type=int, default=8, help="#SBATCH --cpus-per-task of every job (default 8)")
     slurm.add_argument("--mem", default="32G", help="#SBATCH --mem of every job (default 32G)")
+    slurm.add_argument(
+        "--ablations", action="store_true", help="also train the §7 ablation runs (make's ABLATIONS=yes)"
+    )
     a = p.parse_args(argv)
     if a.command == "gpu":
         cmd = a.cmd[1:] if a.cmd[:1] == ["--"] else a.cmd
         if not cmd:
             p.error("gpu: give the command after --")
         return run_on_a_gpu(cmd)
-    paths = write_slurm(a.out, a.seeds, a.overrides, Path.cwd(), a.partition, a.hours, a.cpus, a.mem)
+    paths = write_slurm(a.out, a.seeds, a.overrides, Path.cwd(), a.partition, a.hours, a.cpus, a.mem, a.ablations)
     print(
         f"wrote {', '.join(str(x) for x in paths)}\nsubmit with: bash {paths[-1]}  (--wait: until the report is done)"
     )

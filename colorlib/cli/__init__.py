@@ -20,7 +20,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from colorlib.config import GENERATORS, MODES, PROFILES, Config
+from colorlib.config import ABLATIONS, GENERATORS, MODES, PROFILES, Config
 from colorlib.utils.errors import ColorlibError
 
 __all__ = ["main", "verb_parser", "add_config_args", "config_from_args", "HelpFormatter", "VERBS"]
@@ -151,7 +151,7 @@ def train(argv: list[str]) -> int:
 
     p = verb_parser("train", module.__doc__)
     add_config_args(p)
-    p.add_argument("--generator", choices=GENERATORS, help="shorthand for --set generator=...")
+    p.add_argument("--generator", choices=GENERATORS + ABLATIONS, help="shorthand for --set generator=...")
     p.add_argument("--seed", type=int, help="shorthand for --set seed=...")
     p.add_argument("--resume", action="store_true", help="continue from the run's checkpoint.pt")
     p.add_argument(
@@ -176,9 +176,9 @@ def evaluate(argv: list[str]) -> int:
     parser.add_argument(
         "--generators",
         nargs="+",
-        default=list(GENERATORS),
-        choices=list(GENERATORS),
-        help="generators whose runs to evaluate",
+        default=None,
+        choices=list(GENERATORS + ABLATIONS),
+        help="generators whose runs to evaluate (default: unet, resnet and the ablation runs that exist)",
     )
     parser.add_argument(
         "--modes",
@@ -273,6 +273,21 @@ def export(argv: list[str]) -> int:
     return 0
 
 
+def check(argv: list[str]) -> int:
+    from colorlib.evaluation import claims
+
+    parser = verb_parser(
+        "check",
+        "Did these results reproduce their record (results/<profile>/record.json, "
+        "or the paper's numbers)? One line; exit 0 either way: not reproducing is a finding.",
+    )
+    add_config_args(parser)
+    args = parser.parse_args(argv)
+    cfg = config_from_args(args)
+    print(f"Did it reproduce the record? {claims.check(cfg.results_dir, cfg.profile)[1]}")
+    return 0
+
+
 # verb -> (its function, what it does, exit status of its setup errors)
 VERBS: dict[str, tuple[Callable[[list[str]], int], str, int]] = {
     "prepare": (prepare, "decode a data source once into the 256×256 cache (COCO, a folder, bundled photos)", 1),
@@ -281,6 +296,7 @@ VERBS: dict[str, tuple[Callable[[list[str]], int], str, int]] = {
     "figures": (figures, "draw the paper's figures and tables from what train and evaluate wrote", 1),
     "colorize": (colorize, "colorize your own photos at full resolution with a trained model", 2),
     "export": (export, "write a trained generator alone as safetensors, with a model card", 1),
+    "check": (check, "say in one line whether a profile's results reproduced their record", 1),
 }
 
 

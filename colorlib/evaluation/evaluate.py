@@ -20,7 +20,8 @@ each test image (see :mod:`colorlib.evaluation.metrics`):
 Written to ``cfg.results_dir`` (see :mod:`colorlib.evaluation.report` for the tables): ``per_image.csv``,
 ``metrics.csv``, ``metrics.md``, ``comparison.md``, ``predictions_<generator>-seed<k>.npy`` (uint8
 RGB of the first ``n_predictions`` test images, eval mode) and ``predictions_original.npy``, and
-the same for the first train images (``…-train.npy``: what the networks learned, for figures).
+the same for the first train images (``…-train.npy``: what the networks learned, for figures),
+and ``claims.md``: the paper's claims checked against these runs (:mod:`colorlib.evaluation.claims`).
 
 What is scored (baselines, test modes) is :mod:`colorlib.evaluation.predictors`; which runs, and their
 warnings, :mod:`colorlib.evaluation.runs`; this module scores them and writes the files.
@@ -39,7 +40,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from colorlib.config import GENERATORS, MODES, run_name
+from colorlib.config import ABLATIONS, GENERATORS, MODES, run_name
 from colorlib.evaluation import metrics, perceptual
 from colorlib.evaluation.predictors import Job, build_jobs, predict_ab_normalized, scoring_mode, train_median_ab
 from colorlib.evaluation.runs import (
@@ -185,7 +186,7 @@ def evaluate_arrays(
 
 def evaluate(
     cfg,
-    generators: Iterable[str] = GENERATORS,
+    generators: Iterable[str] | None = None,
     seeds: Iterable[int] | None = None,
     modes: Iterable[str] = MODES,
     n_predictions: int = 8,
@@ -193,6 +194,7 @@ def evaluate(
 ) -> pd.DataFrame:
     """Evaluate every existing run of ``generators`` × ``seeds`` on the profile's test set, write
     the files listed in the module docstring to ``cfg.results_dir`` and return the metrics table.
+    ``generators`` None: unet, resnet and those of ``config.ABLATIONS`` with a run of these seeds.
 
     No run at all is an :class:`EvaluationError`. A run whose checkpoint cannot be used is skipped
     with one printed line; the others are evaluated and written, then
@@ -202,6 +204,8 @@ def evaluate(
     from colorlib.evaluation.report import write_results
 
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
+    if generators is None:  # the paper's two, and the ablation runs (config.ABLATIONS) that exist
+        generators = GENERATORS + existing_ablations(cfg, seeds)
     device = cfg.resolve_device()
     networks, checkpoints, unusable = load_runs(find_runs(cfg, generators, seeds), device)
     check_held_out(cfg, checkpoints)
@@ -217,11 +221,26 @@ def evaluate(
         set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
     record = provenance.collect(cfg, {run_name(g, s): ck.get("config") for (g, s), ck in checkpoints.items()}, device)
     summary = write_results(cfg.results_dir, per_image, set_df, preds, record)
+    from colorlib.evaluation.claims import write_claims  # claims.md beside metrics.md: the paper's claims, checked
+
+    write_claims(cfg, per_image, list(networks), summary, {k: ck.get("encoder_init") for k, ck in checkpoints.items()})
     if unusable:
         raise CheckpointError(
             f"{len(unusable)} run(s) unusable (the others were evaluated and written): " + "; ".join(unusable)
         )
     return summary
+
+
+def existing_ablations(cfg, seeds: Iterable[int]) -> tuple[str, ...]:
+    """The ablation generators (config.ABLATIONS) with a run of any of ``seeds``: evaluated with
+    the paper's two without a line about each one that was not trained."""
+    from colorlib.evaluation.runs import run_weights
+
+    return tuple(
+        g
+        for g in ABLATIONS
+        if any(run_weights(cfg.replace(generator=g, seed=int(s)).run_dir) is not None for s in seeds)
+    )
 
 
 def train_predictions(

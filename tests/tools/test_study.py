@@ -48,6 +48,14 @@ def test_rehearsal_of_make_reproduce(tmp_path):
     results = home / "results" / "paper"
     metrics = pd.read_csv(results / "metrics.csv")
     assert {"unet", "resnet", "gray", "train-median"} <= set(metrics["model"])
+    # the §7 ablations (REHEARSAL_ABLATIONS=yes): one run of each, evaluated with the others, judged in claims.md
+    assert {"unet-small", "resnet-random"} <= set(metrics["model"])
+    assert load_checkpoint(runs / "resnet-random-seed0" / "checkpoint.pt")["encoder_init"].startswith("random")
+    claims_md = (results / "claims.md").read_text()
+    assert (
+        "### Claim 5 — " in claims_md and "### Claim 5b — " in claims_md and "ablation run evaluated" not in claims_md
+    )
+    assert "Did it reproduce the record? not reproduced" in out.stdout  # 1 epoch on 32 images is not the paper
     for name in (
         "fig7_comparison.png",
         "fig8_resnet_losses.png",
