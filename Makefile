@@ -21,7 +21,10 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV   := .venv
 PY     := $(VENV)/bin/python
-STAMP  := $(VENV)/.installed
+# TORCH_CUDA=cu126 (any tag of colorlib/utils/cuda.py's TORCH_INDEX): torch and torchvision at the
+# lock's versions from PyTorch's index for that CUDA line, for a driver older than the lock's CUDA 13.
+TORCH_CUDA ?=
+STAMP  := $(VENV)/.installed$(if $(TORCH_CUDA),-$(TORCH_CUDA))
 # A machine whose Python already holds torch and the rest (a GPU box without network: make
 # gpu-wheels below) runs everything with SYSTEM_PY=python3: no .venv, no pip; colorlib is
 # imported from this checkout (PYTHONPATH), papermill's kernel included.
@@ -53,6 +56,8 @@ LOCK := requirements.lock
 $(STAMP): pyproject.toml $(wildcard $(LOCK))
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(if $(TORCH_CUDA),$(PY) -m pip install --quiet --index-url https://download.pytorch.org/whl/$(TORCH_CUDA) \
+	  $(shell grep -E '^(torch|torchvision)==' $(LOCK) 2>/dev/null || echo torch torchvision))
 	$(PY) -m pip install --quiet $(if $(wildcard $(LOCK)),-c $(LOCK)) -e '.[dev]'
 	$(PY) -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (colorlib)" >/dev/null
 	touch $@
@@ -132,7 +137,7 @@ demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 
 
 # ALLOW_CPU=1 lets the paper profile run without CUDA (the rehearsal sets it with device=cpu).
 reproduce: setup  ## the paper profile on COCO on a GPU (downloads ≈ 1.6 GB of COCO images)
-	@$(if $(ALLOW_CPU),true,$(PY) -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 'make reproduce needs a CUDA GPU (the paper profile is 150,000 GAN iterations); use make demo on a CPU, or make rehearse to try the whole pipeline small')")
+	@$(if $(ALLOW_CPU),true,$(PY) -c "import torch, sys; from colorlib.utils.cuda import no_cuda_message as m; sys.exit(0 if torch.cuda.is_available() else m('make reproduce', cpu_hint='the paper profile is 150,000 GAN iterations: use make demo on a CPU, or make rehearse to try the whole pipeline small'))")
 	$(MAKE) $(STUDYpaper)
 	@echo "reproduce done: $(RESULTS)/paper/ (seeds $(SEEDS)$(if $(filter yes,$(ABLATIONS)),; with the ablation runs unet-small and resnet-random))"
 	@$(PY) -m colorlib check --profile paper
@@ -160,8 +165,13 @@ rehearse-slurm: setup  ## make rehearse as Slurm jobs (data, a job array of trai
 slurm-check: setup  ## start a single-node Slurm, run make rehearse-slurm on it, shut it down (tests/tools/test_slurm.py)
 	COLORLIB_SLURM=1 $(PY) -m pytest -q -p no:cacheprovider tests/tools/test_slurm.py
 
-gpu-check: setup  ## on a GPU: CUDA tests, speed table, rehearsal on CUDA → results/gpu-check/report.md
-	$(PY) -m tools.gpu_check --out results/gpu-check
+# DEVICE=cpu: the same phases small on the CPU (the machinery, the report, the deadline, the exit
+# codes) into build/gpu-check-cpu; GPU_CHECK_DEADLINE seconds for everything (default 600).
+DEVICE ?= cuda
+GPU_CHECK_DEADLINE ?= 600
+gpu-check: setup  ## on a GPU (≤ 10 min): speed grid, CUDA tests, profile, A/B, rehearsal → results/gpu-check/report.md; DEVICE=cpu: small
+	$(PY) -m tools.gpu_check --device $(DEVICE) --deadline $(GPU_CHECK_DEADLINE) \
+	  --out $(if $(filter cpu,$(DEVICE)),build/gpu-check-cpu,results/gpu-check)
 
 slurm: setup  ## write Slurm scripts for the paper study (a job array of the trainings + evaluation) → build/slurm/; SLURM_ARGS="--partition gpu --hours 12 --cpus 16 --mem 64G"
 	$(PY) -m tools.parallel slurm --out build/slurm --seeds $(SEEDS) --overrides "$(OVERRIDES)" $(if $(filter yes,$(ABLATIONS)),--ablations) $(SLURM_ARGS)

@@ -121,7 +121,7 @@ class Config:
     device: str = "auto"  # auto | cpu | cuda | cuda:1 ...
     amp: str = "auto"  # auto (bf16 on CUDA and bf16-capable CPUs: step.fast_path) | bf16 | off
     channels_last: str = "auto"  # auto (with bf16: step.fast_path) | on | off
-    compile: bool = False  # torch.compile the models
+    compile: bool | str = "auto"  # torch.compile the models: auto (on CUDA: step.wants_compile) | true | false
     deterministic: bool = False  # CUDA: deterministic cuDNN/algorithms, a run repeats bit for bit (slower)
     sync_bn: bool = False  # DDP: BatchNorm statistics over the global batch (SyncBatchNorm)
     data_on_device: str = "auto"  # keep the uint8 train set on the GPU: auto | on | off
@@ -169,6 +169,8 @@ class Config:
         for name in ("seed", "split_seed"):  # what NumPy's and torch's generators all accept
             if not 0 <= getattr(self, name) < 2**32:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be a whole number in [0, 2**32 − 1]")
+        if not (isinstance(self.compile, bool) or self.compile == "auto"):
+            raise ConfigError(f"compile={self.compile!r}: choose auto, true or false")
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r}: choose auto, cpu, mps, cuda or cuda:N")
 
@@ -297,7 +299,9 @@ class Config:
 
 
 def _convert(key: str, value: str, hint) -> object:
-    if hint is bool:
+    if hint == (bool | str) and value.lower() == "auto":  # compile: auto | a bool
+        return "auto"
+    if hint is bool or hint == (bool | str):
         low = value.lower()
         if low in ("1", "true", "yes", "on"):
             return True

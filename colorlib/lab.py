@@ -80,8 +80,11 @@ def _constants(device: torch.device, dtype: torch.dtype) -> tuple[Tensor, Tensor
 
 
 def _mix(matrix: Tensor, x: Tensor) -> Tensor:
-    """Apply a 3×3 colour matrix (on x's device, in its dtype) along the channel axis of N×3×H×W ``x``."""
-    return torch.einsum("ij,njhw->nihw", matrix, x)
+    """Apply a 3×3 colour matrix (on x's device, in its dtype) along the channel axis of N×3×H×W ``x``:
+    broadcast multiply-adds in x's dtype, not a matmul/einsum, so no matmul precision setting (TF32,
+    ``torch.backends.cuda.matmul``) can reach it, and ``torch.compile`` fuses it with its neighbours."""
+    r, g, b = x[:, 0:1], x[:, 1:2], x[:, 2:3]
+    return torch.cat([r * matrix[i, 0] + g * matrix[i, 1] + b * matrix[i, 2] for i in range(3)], dim=1)
 
 
 def _srgb_to_linear(v: Tensor) -> Tensor:

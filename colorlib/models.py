@@ -153,11 +153,20 @@ class ResNet18Encoder(nn.Module):
             setattr(self, name, getattr(net, name))
 
     def forward(self, x: Tensor) -> list[Tensor]:
-        x0 = self.relu(self.bn1(self.conv1(x)))
+        x0 = self.relu(self.bn1(self._conv1(x)))
         x1 = self.layer1(self.maxpool(x0))
         x2 = self.layer2(x1)
         x3 = self.layer3(x2)
         return [x0, x1, x2, x3, self.layer4(x3)]
+
+    def _conv1(self, x: Tensor) -> Tensor:
+        """conv1 of an RGB input, or of one channel L standing for L ⊕ L ⊕ L (Eq. 12): conv1 is
+        linear, so that is L through conv1's weights summed over their 3 input channels — the
+        same maths without materializing (or differentiating through) the 3× replica."""
+        if x.shape[1] != 1:
+            return self.conv1(x)
+        c = self.conv1
+        return nn.functional.conv2d(x, c.weight.sum(1, keepdim=True), c.bias, c.stride, c.padding, c.dilation, c.groups)
 
 
 class ResNetDecoder(nn.Module):
@@ -199,7 +208,7 @@ class ResNetUNetGenerator(nn.Module):
 
     def forward(self, L: Tensor) -> Tensor:
         _check_input(L, type(self).__name__, self.input_multiple)
-        return self.decoder(self.encoder(L.expand(-1, 3, -1, -1)))  # Eq. 12: L ⊕ L ⊕ L
+        return self.decoder(self.encoder(L))  # Eq. 12: L ⊕ L ⊕ L, as conv1's summed weights (ResNet18Encoder._conv1)
 
 
 class PatchDiscriminator(nn.Module):

@@ -26,7 +26,7 @@ from torch import Tensor, nn
 from colorlib.config import Config
 from colorlib.lab import join_lab, lab_from_uint8
 from colorlib.losses import LOSS_COLUMNS, DLoss, GLoss, discriminator_loss, generator_loss, l1_loss
-from colorlib.utils.runtime import Runtime, autocast, fast_path, flag
+from colorlib.utils.runtime import Runtime, adam_kernel, autocast, fast_path, flag, wants_compile
 
 __all__ = ["GanStep"]
 
@@ -49,10 +49,12 @@ class GanStep:
         self.G = G.to(rt.device, memory_format=self.fmt)
         self.D = D.to(rt.device, memory_format=self.fmt)
         self._adam = {"lr": cfg.lr, "betas": (cfg.beta1, cfg.beta2)}
-        self.opt_G = torch.optim.Adam(self.G.parameters(), **self._adam)
-        self.opt_D = torch.optim.Adam(self.D.parameters(), **self._adam)
+        self._kernel = adam_kernel(rt.device)
+        self.opt_G = torch.optim.Adam(self.G.parameters(), **self._adam, **self._kernel)
+        self.opt_D = torch.optim.Adam(self.D.parameters(), **self._adam, **self._kernel)
         # The forms the step calls: compiled and/or DDP-wrapped views of the same parameters.
-        self.G_run, self.D_run = (torch.compile(m) for m in (self.G, self.D)) if cfg.compile else (self.G, self.D)
+        compiled = wants_compile(cfg.compile, rt.device)
+        self.G_run, self.D_run = (torch.compile(m) for m in (self.G, self.D)) if compiled else (self.G, self.D)
         self.D_run_nosync = self.D_run  # the G step's D: no gradient for D, so no DDP sync either
         if rt.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -155,4 +157,4 @@ class GanStep:
         for opt, key in ((self.opt_G, "opt_G"), (self.opt_D, "opt_D")):
             opt.load_state_dict(state[key])
             for group in opt.param_groups:
-                group.update(self._adam)
+                group.update(self._adam, **self._kernel)  # a CUDA checkpoint's "fused" is not the CPU's

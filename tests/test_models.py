@@ -161,11 +161,12 @@ def test_build_generator_unknown_name():
 
 
 def test_resnet_sees_l_replicated_three_times(resnet):
-    """Eq. 12: the ResNet-18 encoder takes L ⊕ L ⊕ L."""
+    """Eq. 12: the ResNet-18 encoder takes L ⊕ L ⊕ L (as conv1's weights summed over RGB: the
+    same maths to float rounding)."""
     L = _rand(2, 1, 64, 64)
     with torch.no_grad():
         direct = resnet.decoder(resnet.encoder(L.repeat(1, 3, 1, 1)))
-        assert torch.equal(resnet(L), direct)
+        assert (resnet(L) - direct).norm() <= 1e-5 * direct.norm()
         other = resnet.decoder(resnet.encoder(torch.cat([L, torch.zeros_like(L), L], 1)))
         assert not torch.allclose(resnet(L), other)  # so the check above can tell a difference
 

@@ -21,6 +21,7 @@ torchinfo's "mult-adds" report 17.97 / 7.47 / 3.15: it charges a ConvTranspose2d
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import time
 
@@ -33,23 +34,30 @@ from colorlib.data.batches import hflip
 from colorlib.lab import join_lab
 from colorlib.step import GanStep
 from colorlib.train import build_models
-from colorlib.utils.runtime import Runtime
+from colorlib.utils.runtime import Runtime, run_switches, wants_compile
 
-__all__ = ["count_flops", "bench", "peak_tflops", "PEAK_TFLOPS"]
+__all__ = ["count_flops", "bench", "bench_row", "peak_tflops", "PEAK_TFLOPS", "GPU_PEAKS"]
 
-# Dense tensor-core peaks in TFLOP/s by device-name fragment (first match wins, so the more
-# specific names come first): "bf16" for autocast steps, "tf32" for fp32 steps (cuDNN's
-# default for convolutions). Vendor data sheets, without sparsity.
-PEAK_TFLOPS = {
-    "H100 PCIe": {"bf16": 756.0, "tf32": 378.0},
-    "H100 NVL": {"bf16": 835.0, "tf32": 417.5},
-    "H100": {"bf16": 989.0, "tf32": 494.7},  # SXM ("H100 80GB HBM3")
-    "H200": {"bf16": 989.0, "tf32": 494.7},
-    "A100": {"bf16": 312.0, "tf32": 156.0},
-    "L40S": {"bf16": 362.1, "tf32": 183.0},
-    "A10": {"bf16": 125.0, "tf32": 62.5},
-    "4090": {"bf16": 165.2, "tf32": 82.6},
+# Dense tensor-core peaks of the full card in TFLOP/s and its SM count, by device-name fragment
+# (first match wins, so the more specific names come first): "bf16" for autocast steps, "tf32" for
+# fp32 steps (cuDNN's default for convolutions). Vendor data sheets, without sparsity, at boost
+# clock. A device with fewer SMs than the full card (a MIG slice, a cut-down part) is charged the
+# per-SM peak × its own SM count (torch.cuda.get_device_properties().multi_processor_count).
+GPU_PEAKS = {  # fragment: (SMs, bf16, tf32)
+    "H100 PCIe": (114, 756.0, 378.0),
+    "H100 NVL": (132, 835.0, 417.5),
+    "H100": (132, 989.0, 494.7),  # SXM ("H100 80GB HBM3")
+    "H200 NVL": (132, 835.0, 417.5),
+    "H200": (132, 989.0, 494.7),  # SXM
+    "GH200": (132, 989.0, 494.7),
+    "A100": (108, 312.0, 156.0),
+    "L40S": (142, 362.1, 183.0),
+    "L4": (58, 121.0, 60.0),
+    "A10G": (80, 70.0, 35.0),
+    "A10": (72, 125.0, 62.5),
+    "4090": (128, 165.2, 82.6),
 }
+PEAK_TFLOPS = {k: {"bf16": v[1], "tf32": v[2]} for k, v in GPU_PEAKS.items()}  # full cards
 
 
 def _flops(fn) -> int:
@@ -72,10 +80,15 @@ def count_flops(generator: str, size: int = 256) -> dict:
     return {"G_forward_GMAC": g_fwd / 2e9, "D_forward_GMAC": d_fwd / 2e9, "step_GFLOP": train_step / 1e9}
 
 
-def peak_tflops(device_name: str, amp: bool) -> float | None:
-    """The dense peak of ``device_name`` for a bf16 (``amp``) or fp32/TF32 step, if known."""
-    precision = "bf16" if amp else "tf32"
-    return next((v[precision] for k, v in PEAK_TFLOPS.items() if k in device_name), None)
+def peak_tflops(device_name: str, amp: bool, sm_count: int | None = None) -> float | None:
+    """The dense peak of ``device_name`` for a bf16 (``amp``) or fp32/TF32 step, if known; with
+    ``sm_count``, the full card's peak per SM × ``sm_count`` (a MIG slice gets its share)."""
+    match = next((v for k, v in GPU_PEAKS.items() if k in device_name), None)
+    if match is None:
+        return None
+    sms, bf16, tf32 = match
+    peak = bf16 if amp else tf32
+    return peak * sm_count / sms if sm_count else peak
 
 
 def bench(cfg: Config, steps: int = 20, warmup: int = 5, peak: float | None = None) -> dict:
@@ -101,14 +114,15 @@ def bench(cfg: Config, steps: int = 20, warmup: int = 5, peak: float | None = No
     counted = count_flops(cfg.generator, size)
     ips = batch / seconds
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev)
-    peak = peak or (peak_tflops(name, step.amp) if dev.type == "cuda" else None)
+    sms = torch.cuda.get_device_properties(dev).multi_processor_count if dev.type == "cuda" else None
+    peak = peak or (peak_tflops(name, step.amp, sms) if dev.type == "cuda" else None)
     result = {
         "generator": cfg.generator,
         "device": name,
         "batch": batch,
         "amp": "bf16" if step.amp else "off",
         "channels_last": step.fmt == torch.channels_last,
-        "compile": cfg.compile,
+        "compile": wants_compile(cfg.compile, dev),
         "seconds_per_step": seconds,
         "images_per_s": ips,
         **counted,
@@ -169,3 +183,98 @@ def main(argv: list[str] | None = None) -> int:
         with open(a.json, "w") as f:
             json.dump(r, f, indent=2)
     return 0
+
+
+# ----------------------------------------------------------------------------- gpu-check's rows
+@functools.cache
+def _counted(generator: str, size: int) -> dict:
+    return count_flops(generator, size)
+
+
+def _graphs(step: GanStep) -> None:
+    """CUDA graphs for G and D (``torch.compile(mode="reduce-overhead")``) in place of the step's forms."""
+    step.G_run = torch.compile(step.G, mode="reduce-overhead")
+    step.D_run = step.D_run_nosync = torch.compile(step.D, mode="reduce-overhead")
+
+
+def bench_row(
+    cfg: Config, steps: int = 20, warmup: int = 5, graphs: bool = False, adam: str | None = None, label: str = ""
+) -> dict:
+    """One row of gpu-check's grid, in this process: wall images/s; on CUDA also GPU ms per step
+    (CUDA events around the timed steps), host enqueue ms per step (the loop's own time before
+    the final synchronize), peak memory; MFU against :func:`peak_tflops` scaled by SM count.
+    ``graphs``: G and D as CUDA graphs; ``adam``: "fused" | "foreach" replaces the step's choice.
+    The row runs under the run's process-wide switches (:func:`colorlib.utils.runtime.run_switches`:
+    cuDNN, determinism), restored afterwards, as a training run sets them."""
+    with run_switches(torch.device(cfg.resolve_device()), cfg.deterministic):
+        return _bench_row(cfg, steps, warmup, graphs, adam, label)
+
+
+def _bench_row(cfg: Config, steps: int, warmup: int, graphs: bool, adam: str | None, label: str) -> dict:
+    cfg = cfg.replace(pretrained="none")
+    dev = torch.device(cfg.resolve_device())
+    cuda = dev.type == "cuda"
+    if cuda:
+        torch.cuda.reset_peak_memory_stats(dev)
+    step = GanStep(*build_models(cfg, say=lambda m, **_: None)[:2], cfg, Runtime(dev))
+    if graphs:
+        _graphs(step)
+    if adam:
+        kw = {**step._adam, adam: True}
+        step.opt_G, step.opt_D = (torch.optim.Adam(m.parameters(), **kw) for m in (step.G, step.D))
+    size, batch = cfg.image_size, cfg.batch_size
+    gen = torch.Generator().manual_seed(0)
+    images = torch.randint(0, 256, (batch, size, size, 3), dtype=torch.uint8, generator=gen).to(dev)
+    flips = (torch.rand(batch, generator=gen) < 0.5).to(dev)
+    sync = torch.cuda.synchronize if cuda else (lambda: None)
+    mark = getattr(torch.compiler, "cudagraph_mark_step_begin", None) if graphs else None
+    t0 = time.perf_counter()
+    for _ in range(max(warmup, 1)):
+        if mark:
+            mark()
+        step(hflip(images, flips))
+    sync()
+    first_s = time.perf_counter() - t0
+    events = [torch.cuda.Event(enable_timing=True) for _ in range(2)] if cuda else None
+    t0 = time.perf_counter()
+    if events:
+        events[0].record()
+    for _ in range(steps):
+        if mark:
+            mark()
+        step(hflip(images, flips))
+    if events:
+        events[1].record()
+    enqueue = (time.perf_counter() - t0) / steps
+    step.take_means(steps)
+    sync()
+    seconds = (time.perf_counter() - t0) / steps
+    counted = _counted(cfg.generator, size)
+    ips = batch / seconds
+    props = torch.cuda.get_device_properties(dev) if cuda else None
+    name = props.name if cuda else str(dev)
+    peak = peak_tflops(name, step.amp, props.multi_processor_count) if cuda else None
+    achieved = counted["step_GFLOP"] * ips / 1e3
+    return {
+        "label": label,
+        "generator": cfg.generator,
+        "device": name,
+        "batch": batch,
+        "amp": "bf16" if step.amp else "off",
+        "channels_last": step.fmt == torch.channels_last,
+        "compile": wants_compile(cfg.compile, dev) or graphs,
+        "graphs": graphs,
+        "deterministic": cfg.deterministic,
+        "adam": adam or ("fused" if step.opt_G.defaults.get("fused") else "torch default"),
+        "steps": steps,
+        "warmup_s": round(first_s, 3),
+        "seconds_per_step": seconds,
+        "images_per_s": ips,
+        "gpu_ms_per_step": events[0].elapsed_time(events[1]) / steps if events else None,
+        "host_enqueue_ms_per_step": 1e3 * enqueue if cuda else None,
+        "peak_memory_GB": torch.cuda.max_memory_allocated(dev) / 1e9 if cuda else None,
+        "step_GFLOP": counted["step_GFLOP"],
+        "achieved_TFLOPs": achieved,
+        "peak_TFLOPs": peak,
+        "MFU": achieved / peak if peak else None,
+    }

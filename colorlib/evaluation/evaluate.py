@@ -52,6 +52,7 @@ from colorlib.evaluation.runs import (
 from colorlib.lab import lab_from_uint8, rgb_from_normalized, uint8_from_rgb
 from colorlib.utils import provenance
 from colorlib.utils.log import Progress, log
+from colorlib.utils.runtime import FULL_FP32, full_fp32
 
 __all__ = ["evaluate", "evaluate_arrays", "score_batch"]
 
@@ -211,15 +212,18 @@ def evaluate(
     check_held_out(cfg, checkpoints)
     test_images, train_images = load_images(cfg, "test"), load_images(cfg, "train")
     median_ab = train_median_ab(train_images)
-    per_image, set_df, preds = evaluate_arrays(
-        test_images, networks, median_ab, modes, device, cfg.batch_size, n_predictions, progress
-    )
-    preds.update(train_predictions(train_images[:n_predictions], networks, device))
+    with full_fp32():  # the published FID/LPIPS protocol is fp32; the CPU is fp32 anyway
+        per_image, set_df, preds = evaluate_arrays(
+            test_images, networks, median_ab, modes, device, cfg.batch_size, n_predictions, progress
+        )
+        preds.update(train_predictions(train_images[:n_predictions], networks, device))
     for (gen, seed), text in run_warnings(cfg, checkpoints).items():
         log(f"evaluate: warning: {gen} seed {seed} {text}", problem=True)
         sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
         set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
     record = provenance.collect(cfg, {run_name(g, s): ck.get("config") for (g, s), ck in checkpoints.items()}, device)
+    if device.startswith("cuda"):
+        record["numerics"] = FULL_FP32
     summary = write_results(cfg.results_dir, per_image, set_df, preds, record)
     from colorlib.evaluation.claims import write_claims  # claims.md beside metrics.md: the paper's claims, checked
 

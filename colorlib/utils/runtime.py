@@ -19,9 +19,13 @@ __all__ = [
     "Runtime",
     "setup_runtime",
     "run_switches",
+    "full_fp32",
+    "FULL_FP32",
     "flag",
     "cpu_has_bf16",
     "fast_path",
+    "wants_compile",
+    "adam_kernel",
     "seed_all",
     "rng_state",
     "set_rng_state",
@@ -51,6 +55,19 @@ def fast_path(device: torch.device) -> bool:
     channels-last tensors on CUDA, and on CPUs with native bf16 (oneDNN's bf16 convolutions want
     NHWC; README: Speed); plain fp32 elsewhere — on Apple's MPS too (untested here: no Mac)."""
     return device.type == "cuda" or (device.type == "cpu" and cpu_has_bf16())
+
+
+def wants_compile(value: bool | str, device: torch.device) -> bool:
+    """What Config ``compile`` means on ``device``: ``auto`` is on for CUDA (fewer kernel launches
+    pay there), off elsewhere (compiling takes minutes on a CPU and saves little there: README)."""
+    return device.type == "cuda" if value == "auto" else bool(value)
+
+
+def adam_kernel(device: torch.device) -> dict:
+    """Adam's implementation for ``device``: fused (one kernel for all parameters) on CUDA; torch's
+    default elsewhere (the per-tensor loop on the CPU, what the recorded CPU runs used; ``foreach``
+    there is bit-identical and was no faster on 2 cores)."""
+    return {"fused": True, "foreach": None} if device.type == "cuda" else {"fused": None, "foreach": None}
 
 
 @contextlib.contextmanager
@@ -171,6 +188,30 @@ def autocast(device: torch.device, enabled: bool):
     if not enabled:
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
+
+
+FULL_FP32 = (
+    "fp32: TF32 off for cuDNN convolutions and matmuls, matmul precision highest (colorlib.utils.runtime.full_fp32)"
+)
+
+
+@contextlib.contextmanager
+def full_fp32():
+    """Convolutions and matmuls in full fp32 for the block (TF32 off), the previous settings
+    restored after it: training turns cuDNN's TF32 on for its own speed; evaluation and FID are
+    measured in fp32, as the published protocols are."""
+    precision = torch.get_float32_matmul_precision()
+    try:
+        with torch.backends.cudnn.flags(
+            enabled=torch.backends.cudnn.enabled,
+            benchmark=torch.backends.cudnn.benchmark,
+            deterministic=torch.backends.cudnn.deterministic,
+            allow_tf32=False,
+        ):
+            torch.set_float32_matmul_precision("highest")
+            yield
+    finally:
+        torch.set_float32_matmul_precision(precision)
 
 
 def all_gather_objects(obj, rt: Runtime) -> list:

@@ -156,7 +156,7 @@ def test_system_python_runs_without_a_venv(tmp_path):
         ["make", "-C", str(ROOT), "-n", "gpu-check", "SYSTEM_PY=python3"], capture_output=True, text=True
     )
     assert dry.returncode == 0, dry.stderr
-    assert "python3 -m tools.gpu_check" in dry.stdout
+    assert "python3 -m tools.gpu_check --device cuda --deadline 600" in dry.stdout
     assert "pip install" not in dry.stdout and "venv" not in dry.stdout
     bare = tmp_path / "bare"
     subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(bare)], check=True)
