@@ -146,18 +146,9 @@ class Config:
         for name, allowed in choices.items():
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: choose one of {', '.join(allowed)}")
-        minimum = {
-            "batch_size": 1,
-            "image_size": 1,
-            "checkpoint_every": 1,
-            "sample_every": 0,
-            "n_train": 0,
-            "n_test": 0,
-            "epochs": 0,
-            "l1_pretrain_epochs": 0,
-            "lambda_l1": 0,
-            "init_std": 0,
-        }
+        minimum = dict.fromkeys(("batch_size", "image_size", "checkpoint_every"), 1)
+        minimum |= dict.fromkeys(("sample_every", "n_train", "n_test", "epochs", "l1_pretrain_epochs"), 0)
+        minimum |= dict.fromkeys(("lambda_l1", "init_std"), 0)
         for name, low in minimum.items():
             if not getattr(self, name) >= low:  # also catches NaN
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be ≥ {low}")
@@ -171,6 +162,11 @@ class Config:
                 raise ConfigError(f"{name}={getattr(self, name)!r}: must be a whole number in [0, 2**32 − 1]")
         if not (isinstance(self.compile, bool) or self.compile == "auto"):
             raise ConfigError(f"compile={self.compile!r}: choose auto, true or false")
+        if not (isinstance(self.profile, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}", self.profile)):
+            raise ConfigError(
+                f"profile={self.profile!r}: a profile name is a folder name under each root (letters, "
+                "digits, '.', '_', '-'; no '/' or '..')"
+            )  # never a path out of the roots
         if not re.fullmatch(r"auto|cpu|mps|cuda(:\d+)?", self.device):
             raise ConfigError(f"device={self.device!r}: choose auto, cpu, mps, cuda or cuda:N")
 

@@ -36,11 +36,7 @@ __all__ = [
 
 # skimage.color.colorconv.xyz_from_rgb (sRGB primaries, D65) and the D65 2° white point.
 XYZ_FROM_RGB = torch.tensor(
-    [
-        [0.412453, 0.357580, 0.180423],
-        [0.212671, 0.715160, 0.072169],
-        [0.019334, 0.119193, 0.950227],
-    ],
+    [[0.412453, 0.357580, 0.180423], [0.212671, 0.715160, 0.072169], [0.019334, 0.119193, 0.950227]],
     dtype=torch.float64,
 )
 RGB_FROM_XYZ = torch.linalg.inv(XYZ_FROM_RGB)

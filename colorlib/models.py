@@ -22,8 +22,9 @@ import torch
 from torch import Tensor, nn
 
 from colorlib.config import ABLATIONS, GENERATORS
+from colorlib.utils.download import fetch_hashed, hash_in_name
 from colorlib.utils.errors import ColorlibError
-from colorlib.utils.files import shown
+from colorlib.utils.files import DiskFullError, shown
 
 __all__ = [
     "UNetGenerator",
@@ -332,6 +333,14 @@ def load_resnet18_imagenet(source: str | os.PathLike = "imagenet") -> dict[str, 
     )
     if str(source) == "imagenet":
         quiet = not sys.stderr.isatty()  # a notebook or log: our one line, not torch.hub's "Downloading: …"
+        if not cache.is_file() and (prefix := hash_in_name(url)):  # a timeout, http(s)-only redirects: not
+            try:  # torch.hub's own download (it then finds the file); a name without its hash: left to it
+                fetch_hashed(url, cache, prefix)
+            except DiskFullError:
+                raise
+            except (ValueError, OSError) as err:
+                reason = " ".join(str(getattr(err, "reason", "") or err).split()) or type(err).__name__
+                raise PretrainedWeightsError(f"ImageNet weights for ResNet-18 unavailable ({reason}); {how}") from None
         try:
             with contextlib.redirect_stdout(io.StringIO()) if quiet else contextlib.nullcontext():
                 state = torch.hub.load_state_dict_from_url(

@@ -60,7 +60,7 @@ def tmpfs(where: Path, size: str = "256k", readonly: bool = False):
 
 def fit(cfg, **kwargs):
     """``colorlib.train.train`` on ``cfg``'s own prepared data, as the CLI and the notebooks call it."""
-    from colorlib.data import training_data
+    from colorlib.data.batches import training_data
     from colorlib.train import train
 
     return train(cfg, training_data(cfg), **kwargs)

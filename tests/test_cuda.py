@@ -19,8 +19,7 @@ from conftest import fit
 
 from colorlib.checkpoint import load_checkpoint, load_generator
 from colorlib.config import Config
-from colorlib.data import training_data
-from colorlib.data.batches import hflip
+from colorlib.data.batches import hflip, training_data
 from colorlib.step import GanStep
 from colorlib.train import build_models
 from colorlib.utils.runtime import Runtime

@@ -105,7 +105,7 @@ def _first_paragraph(doc: str | None) -> str:
 
 # ----------------------------------------------------------------------------- the verbs
 def prepare(argv: list[str]) -> int:
-    from colorlib.data import DownloadPolicy
+    from colorlib.utils.download import DownloadPolicy
 
     module = importlib.import_module("colorlib.data.prepare")  # the module (colorlib.data.prepare is its function)
     parser = verb_parser("prepare", _first_paragraph(module.__doc__).split("\n")[0])
@@ -314,7 +314,17 @@ def _usage(file) -> None:
     )
 
 
+def _printable_streams() -> None:
+    """A file name that is not valid UTF-8 (decoded with surrogate escapes) must not crash a
+    print under a strict encoding (PYTHONIOENCODING=utf-8:strict, a C locale): such characters
+    are shown backslash-escaped, everything else as it is."""
+    for stream in (sys.stdout, sys.stderr):
+        if hasattr(stream, "reconfigure") and getattr(stream, "errors", "") == "strict":
+            stream.reconfigure(errors="backslashreplace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _printable_streams()
     argv = list(sys.argv[1:] if argv is None else argv)
     debug = os.environ.get("COLORLIB_DEBUG", "") not in ("", "0")
     if argv[:1] == ["--debug"]:

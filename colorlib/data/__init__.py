@@ -17,10 +17,10 @@ memmap reads), :mod:`.split` (the stable folder split, split identities), :mod:`
 
 from colorlib.data.batches import TrainingData, training_data
 from colorlib.data.cache import load_images, verify_cache
-from colorlib.data.download import DownloadError, DownloadPolicy
 from colorlib.data.prepare import prepare, summary_line
 from colorlib.data.sources import DataError
 from colorlib.data.split import identity_sha256, split_identity, split_ids
+from colorlib.utils.download import DownloadError, DownloadPolicy
 
 __all__ = [
     "prepare",

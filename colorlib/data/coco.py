@@ -29,9 +29,9 @@ import zipfile
 from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
 
-from colorlib.data.download import DownloadError, DownloadPolicy, fetch, url_problem
 from colorlib.data.images import open_rgb
 from colorlib.data.sources import Candidate, DataError, Decoded, decode_file, seeded_order
+from colorlib.utils.download import MAX_IMAGE_BYTES, DownloadError, DownloadPolicy, fetch, url_problem
 
 __all__ = ["COCO_SPLITS", "UnsafeRecord", "annotation_file", "record_problem", "coco_candidates"]
 
@@ -114,12 +114,51 @@ def annotation_file(
             raise DataError(f"{archive_path}: holds none of {', '.join(names)}; delete it and retry")
         folder.mkdir(parents=True, exist_ok=True)
         part = folder / (name + ".part")
-        with archive.open(members[name]) as src, open(part, "wb") as dst:
-            while chunk := src.read(1 << 20):
-                dst.write(chunk)
+        try:
+            _extract_bounded(archive, members[name], part, archive_path)
+        except BaseException:
+            part.unlink(missing_ok=True)
+            raise
     os.replace(part, folder / name)
     archive_path.unlink()  # the rest of the zip (e.g. 2014 val annotations) is not needed
     return folder / name
+
+
+MAX_EXTRACTED = 2 << 30  # the largest official 2014 annotation JSON (instances) is 0.33 GB
+MAX_RATIO = 100  # JSON deflates ~5-10×; a zip bomb, ~1000×
+
+
+def _extract_bounded(archive: zipfile.ZipFile, member: str, part: Path, archive_path: Path) -> None:
+    """Extract ``member`` to ``part``, refusing (one line, nothing left) a size over MAX_EXTRACTED
+    or a compression ratio over MAX_RATIO — counted on the bytes written, not only the header's
+    claim. A full disk is :class:`colorlib.utils.files.DiskFullError`, one line."""
+    from colorlib.utils.files import DiskFullError, _full_disk
+
+    info = archive.getinfo(member)
+    limit = min(MAX_EXTRACTED, MAX_RATIO * max(info.compress_size, 1))
+
+    def refuse(size: int) -> DataError:
+        return DataError(
+            f"{archive_path}: {member} would extract to {size / 1e6:.0f}+ MB from "
+            f"{info.compress_size / 1e6:.1f} MB (limit {limit / 1e6:.0f} MB, ratio {MAX_RATIO}: "
+            "a damaged or hostile archive); delete it and retry"
+        )
+
+    if info.file_size > limit:
+        raise refuse(info.file_size)
+    written = 0
+    try:
+        with archive.open(member) as src, open(part, "wb") as dst:
+            while chunk := src.read(1 << 20):
+                written += len(chunk)
+                if written > limit:
+                    raise refuse(written)
+                dst.write(chunk)
+    except OSError as err:
+        code = _full_disk(err, None)
+        if code:
+            raise DiskFullError(part.with_suffix(""), code) from None
+        raise
 
 
 def _verify_image(path: Path) -> None:
@@ -141,8 +180,11 @@ def coco_candidates(
     try:
         with contextlib.redirect_stdout(io.StringIO()):  # pycocotools prints progress lines
             coco = COCO(str(annotations))
-    except (ValueError, KeyError, TypeError) as err:
-        raise DataError(f"{annotations}: not a COCO annotation file ({err}); delete it and retry") from None
+    except (ValueError, KeyError, TypeError, AssertionError, AttributeError) as err:  # a JSON list: assert
+        raise DataError(
+            f"{annotations}: not a COCO annotation file ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:160]}); delete it and retry"
+        ) from None
     folder_name = COCO_SPLITS[split][0]
     images = Path(coco_root).expanduser() / folder_name if coco_root else data_dir / "coco" / folder_name
     try:
@@ -178,5 +220,5 @@ def _load(
     if download:
         if not url:
             raise DataError(f"{path.name}: the annotation record has no coco_url")
-        fetch(url, path, policy, verify=_verify_image, log=log)
+        fetch(url, path, policy, verify=_verify_image, log=log, max_bytes=MAX_IMAGE_BYTES)
     return decode_file(path, size)

@@ -14,6 +14,7 @@ from 0..65535 to 0..255; float (F) images are taken as 0..1; 1-bit as black/whit
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from pathlib import Path
 
@@ -45,6 +46,20 @@ def is_image_path(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() in IMAGE_EXTENSIONS
 
 
+def float_scale(arr: np.ndarray) -> float:
+    """The white level of a floating-point (mode F) image, from its largest finite value: 1
+    (values in 0..1), 255 (0..255: clipping them to 0..1 made the photo white) or 65535; larger
+    values are refused (ValueError: no range to read them in)."""
+    finite = arr[np.isfinite(arr)]
+    top = float(finite.max()) if finite.size else 0.0
+    for scale in (1.0, 255.0, 65535.0):
+        if top <= scale:
+            return scale
+    raise ValueError(
+        f"floating-point pixel values up to {top:.6g}: not in 0..1, 0..255 or 0..65535; save the image as 8- or 16-bit"
+    )
+
+
 def _to_rgb(img: Image.Image) -> Image.Image:
     mode = img.mode
     if mode == "RGB":
@@ -53,8 +68,12 @@ def _to_rgb(img: Image.Image) -> Image.Image:
         arr = np.asarray(img, dtype=np.float64) / 65535.0 * 255.0
         return Image.fromarray(np.clip(np.rint(arr), 0, 255).astype(np.uint8), "L").convert("RGB")
     if mode == "F":
-        arr = np.clip(np.asarray(img, dtype=np.float64), 0.0, 1.0) * 255.0
-        return Image.fromarray(np.rint(arr).astype(np.uint8), "L").convert("RGB")
+        arr = np.asarray(img, dtype=np.float64)
+        scale = float_scale(arr)
+        arr = np.clip(np.nan_to_num(arr, nan=0.0), 0.0, scale) / scale * 255.0
+        out = Image.fromarray(np.rint(arr).astype(np.uint8), "L").convert("RGB")
+        out.info["float_scale"] = scale
+        return out
     if mode == "P":
         img = img.convert("RGBA" if "transparency" in img.info else "RGB")
     elif mode in ("LA", "PA", "La", "RGBa"):
@@ -109,6 +128,10 @@ def open_rgb(
                 img.load()
                 ImageOps.exif_transpose(img, in_place=True)  # not a copy of an upright photo
                 img = _to_rgb(img)
+                if img.info.get("float_scale", 1.0) != 1.0:  # said once per file, not silently
+                    print(
+                        f"note: {path}: floating-point pixels read as 0..{img.info['float_scale']:g}", file=sys.stderr
+                    )
                 img.info["original_size"] = original
                 return img
     except ImageError:

@@ -34,9 +34,9 @@ from colorlib.config import Config
 from colorlib.data import cache
 from colorlib.data import split as splits
 from colorlib.data.bundled import bundled_candidates
-from colorlib.data.download import DownloadError, DownloadPolicy
 from colorlib.data.images import ImageError
 from colorlib.data.sources import Candidate, DataError, Decoded, folder_candidates, folder_fingerprint, is_grayscale
+from colorlib.utils.download import DownloadError, DownloadPolicy
 from colorlib.utils.files import atomic_path, shown
 from colorlib.utils.log import Progress
 

@@ -43,12 +43,7 @@ from torch import nn
 from colorlib.config import ABLATIONS, GENERATORS, MODES, run_name
 from colorlib.evaluation import metrics, perceptual
 from colorlib.evaluation.predictors import Job, build_jobs, predict_ab_normalized, scoring_mode, train_median_ab
-from colorlib.evaluation.runs import (
-    check_held_out,
-    find_runs,
-    load_runs,
-    run_warnings,
-)
+from colorlib.evaluation.runs import EvaluationError, check_held_out, find_runs, load_runs, run_warnings
 from colorlib.lab import lab_from_uint8, rgb_from_normalized, uint8_from_rgb
 from colorlib.utils import provenance
 from colorlib.utils.log import Progress, log
@@ -150,7 +145,9 @@ def evaluate_arrays(
             for i in range(0, n, batch_size):
                 true_rgb = np.array(test_images[i : i + batch_size])  # a writable copy of a memmap slice
                 L, ab_true = lab_from_uint8(torch.from_numpy(true_rgb).to(device))
-                scores, pred_u8 = score_batch(true_rgb, L, ab_true, job.predict(L), lp_net)
+                ab_pred = job.predict(L)
+                _refuse_non_finite(ab_pred, job, i)
+                scores, pred_u8 = score_batch(true_rgb, L, ab_true, ab_pred, lp_net)
                 rows.append(
                     pd.DataFrame(
                         {
@@ -185,6 +182,21 @@ def evaluate_arrays(
     return per_image, set_df, preds
 
 
+class NonFiniteModelError(EvaluationError):
+    """A model predicts NaN or ±inf colours: its scores would be numbers for a network that
+    computed nothing, so it is refused rather than reported."""
+
+
+def _refuse_non_finite(ab_pred: torch.Tensor, job: Job, first: int) -> None:
+    if not bool(torch.isfinite(ab_pred).all()):
+        where = "" if job.seed is pd.NA else f" seed {job.seed}"
+        raise NonFiniteModelError(
+            f"{job.model}{where} [{job.mode}] predicts non-finite colours (NaN or inf) from test "
+            f"image {first} on: its weights overflow; not scored — retrain it or evaluate "
+            "another checkpoint"
+        )
+
+
 def evaluate(
     cfg,
     generators: Iterable[str] | None = None,
@@ -203,31 +215,41 @@ def evaluate(
     from colorlib.checkpoint import CheckpointError
     from colorlib.data.cache import load_images
     from colorlib.evaluation.report import write_results
+    from colorlib.utils.runlock import results_lock
 
+    if cfg.n_test < 1:  # before any run is loaded
+        raise EvaluationError(
+            f"n_test={cfg.n_test}: there is no test image to evaluate on; set n_test ≥ 1 "
+            "(--set n_test=...) and prepare the data again"
+        )
     seeds = (cfg.seed,) if seeds is None else tuple(seeds)
     if generators is None:  # the paper's two, and the ablation runs (config.ABLATIONS) that exist
         generators = GENERATORS + existing_ablations(cfg, seeds)
     device = cfg.resolve_device()
     networks, checkpoints, unusable = load_runs(find_runs(cfg, generators, seeds), device)
     check_held_out(cfg, checkpoints)
-    test_images, train_images = load_images(cfg, "test"), load_images(cfg, "train")
-    median_ab = train_median_ab(train_images)
-    with full_fp32():  # the published FID/LPIPS protocol is fp32; the CPU is fp32 anyway
+    with results_lock(cfg.results_dir), full_fp32():  # one evaluation of a profile at a time; fp32 as published
+        test_images, train_images = load_images(cfg, "test"), load_images(cfg, "train")
+        median_ab = train_median_ab(train_images)
         per_image, set_df, preds = evaluate_arrays(
             test_images, networks, median_ab, modes, device, cfg.batch_size, n_predictions, progress
         )
         preds.update(train_predictions(train_images[:n_predictions], networks, device))
-    for (gen, seed), text in run_warnings(cfg, checkpoints).items():
-        log(f"evaluate: warning: {gen} seed {seed} {text}", problem=True)
-        sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
-        set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
-    record = provenance.collect(cfg, {run_name(g, s): ck.get("config") for (g, s), ck in checkpoints.items()}, device)
-    if device.startswith("cuda"):
-        record["numerics"] = FULL_FP32
-    summary = write_results(cfg.results_dir, per_image, set_df, preds, record)
-    from colorlib.evaluation.claims import write_claims  # claims.md beside metrics.md: the paper's claims, checked
+        for (gen, seed), text in run_warnings(cfg, checkpoints).items():
+            log(f"evaluate: warning: {gen} seed {seed} {text}", problem=True)
+            sel = (set_df["generator"] == gen) & (set_df["seed"] == seed)
+            set_df.loc[sel, "note"] = [f"{n}; {text}" if n else text for n in set_df.loc[sel, "note"]]
+        record = provenance.collect(
+            cfg, {run_name(g, s): ck.get("config") for (g, s), ck in checkpoints.items()}, device
+        )
+        if device.startswith("cuda"):
+            record["numerics"] = FULL_FP32
+        summary = write_results(cfg.results_dir, per_image, set_df, preds, record)
+        from colorlib.evaluation.claims import write_claims
 
-    write_claims(cfg, per_image, list(networks), summary, {k: ck.get("encoder_init") for k, ck in checkpoints.items()})
+        write_claims(
+            cfg, per_image, list(networks), summary, {k: ck.get("encoder_init") for k, ck in checkpoints.items()}
+        )
     if unusable:
         raise CheckpointError(
             f"{len(unusable)} run(s) unusable (the others were evaluated and written): " + "; ".join(unusable)

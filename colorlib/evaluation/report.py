@@ -18,7 +18,7 @@ import pandas as pd
 from colorlib.config import GENERATORS, display_name, run_name
 from colorlib.evaluation.metrics import PAPER_L1, paired_difference
 from colorlib.evaluation.perceptual import fid_source, lpips_source
-from colorlib.utils.files import atomic_write
+from colorlib.utils.files import write_set
 
 __all__ = [
     "METRICS",
@@ -272,24 +272,21 @@ def write_results(
 ) -> pd.DataFrame:
     """Write per_image.csv, metrics.csv, metrics.md, comparison.md, predictions_*.npy (removing
     predictions_*.npy of runs this evaluation does not hold) and, if given, provenance.json
-    (summarized at the end of metrics.md); return the summary (:func:`summarize`)."""
+    (summarized at the end of metrics.md), as one set (:func:`colorlib.utils.files.write_set`: a kill
+    leaves the old set or, completed on the next write, the new one); return the summary
+    (:func:`summarize`)."""
     out = Path(results_dir)
     summary = summarize(per_image, sets)
-    atomic_write(out / "per_image.csv", per_image.to_csv(index=False))
-    atomic_write(out / "metrics.csv", summary.to_csv(index=False))
+    files = {"per_image.csv": per_image.to_csv(index=False), "metrics.csv": summary.to_csv(index=False)}
     if provenance is not None:
-        atomic_write(out / "provenance.json", json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n")
-    atomic_write(
-        out / "metrics.md",
-        metrics_markdown(summary, sets.attrs.get("skipped", {}), f"profile `{out.name}`", provenance),
-    )
-    atomic_write(out / "comparison.md", comparison_markdown(per_image))
+        files["provenance.json"] = json.dumps(provenance, indent=2, sort_keys=True, default=str) + "\n"
+    files["metrics.md"] = metrics_markdown(summary, sets.attrs.get("skipped", {}), f"profile `{out.name}`", provenance)
+    files["comparison.md"] = comparison_markdown(per_image)
     for name, images in predictions.items():
         buf = io.BytesIO()
         np.save(buf, np.ascontiguousarray(images, dtype=np.uint8))
-        atomic_write(out / predictions_file(name), buf.getvalue())
-    current = {predictions_file(name) for name in predictions}
-    for stale in out.glob(predictions_file("*")):  # an earlier evaluation's: Fig. 7 must not show them
-        if stale.name not in current:
-            stale.unlink()
+        files[predictions_file(name)] = buf.getvalue()
+    # an earlier evaluation's predictions of runs this one does not hold: Fig. 7 must not show them
+    stale = tuple(p.name for p in out.glob(predictions_file("*")) if p.name not in files) if out.is_dir() else ()
+    write_set(out, files, remove=stale)  # one unit: a reader never sees this set mixed with the last
     return summary

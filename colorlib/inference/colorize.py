@@ -16,6 +16,7 @@ from __future__ import annotations
 import errno
 import itertools
 import os
+import re
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -108,6 +109,23 @@ def plan_outputs(inputs: list[Path], out_dir: str | os.PathLike, side_by_side: b
             if os.path.normcase(os.path.realpath(path)) in sources:
                 raise ColorizeError(f"{path}: output would overwrite an input; choose another --out")
     return plan
+
+
+_OWN_OUTPUT = re.compile(r".+_color(_side)?\.(jpg|png)")
+
+
+def drop_own_outputs(inputs: list[Path], out_dir: Path) -> tuple[list[Path], list[Path]]:
+    """(inputs, dropped): inputs lying directly in ``out_dir`` and named as colorize names its
+    outputs (``<stem>_color.<jpg|png>``, ``…_color_side.…``) are an earlier run's results, not
+    photos: ``colorize DIR --out DIR`` run twice must not colorize its own outputs."""
+    if not out_dir.is_dir():
+        return inputs, []
+    folder = os.path.realpath(out_dir)
+    kept, dropped = [], []
+    for src in inputs:
+        own = os.path.dirname(os.path.realpath(src)) == folder and _OWN_OUTPUT.fullmatch(Path(src).name)
+        (dropped if own else kept).append(src)
+    return kept, dropped
 
 
 def check_out_dir(out_dir: Path) -> None:
@@ -209,6 +227,9 @@ def run(
     out_dir = Path(out)
     check_out_dir(out_dir)
     inputs = collect_inputs(items, exclude=out_dir if out_dir.is_dir() else None)
+    inputs, own = drop_own_outputs(inputs, out_dir)
+    if own:
+        log(f"colorize: skipping {len(own)} earlier output(s) in {out_dir} (named *_color.*), e.g. {own[0].name}")
     if not inputs:
         raise ColorizeError(f"no image files found in {', '.join(map(str, items))}")
     plan = plan_outputs(inputs, out_dir, side_by_side)  # refuse to overwrite an input, early

@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from PIL import Image
 from torch import Tensor, nn
 
@@ -59,7 +58,7 @@ JPEG_SUFFIXES = (".jpg", ".jpeg")
 
 
 # ----------------------------------------------------------------------------- stripes
-def _run_stripes(fn, bounds: list[tuple[int, int]], device: torch.device) -> None:
+def _run_stripes(fn, bounds: list[tuple[int, ...]], device: torch.device) -> None:
     """Run ``fn(r0, r1)`` over row stripes. On CPU: one stripe per thread, each single-threaded.
 
     Torch's intra-op threads meet at a barrier after every op; on a busy machine (more runnable
@@ -70,8 +69,8 @@ def _run_stripes(fn, bounds: list[tuple[int, int]], device: torch.device) -> Non
     threads = torch.get_num_threads()
     workers = min(threads, len(bounds))
     if device.type != "cpu" or workers <= 1:
-        for r0, r1 in bounds:
-            fn(r0, r1)
+        for b in bounds:
+            fn(*b)
         return
     torch.set_num_threads(1)
     try:
@@ -86,6 +85,25 @@ def _stripes(W: int, H: int) -> list[tuple[int, int]]:
     """Row bounds ``(r0, r1)`` of stripes of about STRIPE_PIXELS pixels covering a W×H image."""
     step = max(1, STRIPE_PIXELS // W)
     return [(r0, min(H, r0 + step)) for r0 in range(0, H, step)]
+
+
+TILE_COLUMNS = 8192  # wider images are also cut into column blocks: a tile's memory never follows W
+
+
+def _tiles(W: int, H: int) -> list[tuple[int, int, int, int]]:
+    """Tiles ``(r0, r1, c0, c1)`` of about STRIPE_PIXELS pixels covering a W×H image: whole-row
+    stripes up to TILE_COLUMNS wide, column blocks of them beyond (a 1,000,000×1 image)."""
+    cols = min(W, TILE_COLUMNS)
+    step = max(1, STRIPE_PIXELS // max(cols, NET_SIZE))  # a tile's rows blend 256 columns of ab first
+    return [(r0, min(H, r0 + step), c0, min(W, c0 + cols)) for r0 in range(0, H, step) for c0 in range(0, W, cols)]
+
+
+def _source_index(n: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor]:
+    """Bilinear (align_corners=False, as ``F.interpolate``) sampling of NET_SIZE values at ``n``
+    output positions: (lower index, upper index, weight of the upper) per position."""
+    src = ((torch.arange(n, device=device, dtype=torch.float64) + 0.5) * (NET_SIZE / n) - 0.5).clamp(min=0)
+    lo = src.floor().long().clamp(max=NET_SIZE - 1)
+    return lo, (lo + 1).clamp(max=NET_SIZE - 1), (src - lo).float()
 
 
 def _rows(image: Image.Image, r0: int, r1: int) -> np.ndarray:
@@ -120,7 +138,15 @@ class Colorizer:
     def predict_ab_lab(self, small: np.ndarray) -> Tensor:
         """uint8 RGB 256×256×3 → predicted ab in Lab units, 1×2×256×256 float32 (Eq. 4, 7, 9)."""
         L_norm, _ = lab_from_uint8(torch.tensor(small, device=self.device)[None])  # a copy: may be read-only
-        return self.model(L_norm).float() * AB_SCALE  # Eq. 6 inverted: a = 110·â
+        ab = self.model(L_norm).float() * AB_SCALE  # Eq. 6 inverted: a = 110·â
+        if not bool(torch.isfinite(ab).all()):  # the Lab → sRGB lookup would index with NaN
+            from colorlib.checkpoint import CheckpointError
+
+            raise CheckpointError(
+                f"the {self.generator} model predicts non-finite colours (NaN or inf) for this "
+                "photo: its weights overflow; use another checkpoint"
+            )
+        return ab
 
     @torch.inference_mode()
     def colorize(self, image: Image.Image, out: Image.Image | None = None) -> Image.Image:
@@ -138,23 +164,26 @@ class Colorizer:
         W, H = image.size
         ab = self.predict_ab_lab(square(image, NET_SIZE))  # the training data's resize (§5.1)
         t1 = time.perf_counter()
-        # Bilinear upsampling is separable: widen once to 256×W, then blend rows per stripe.
-        ab_rows = F.interpolate(ab, size=(NET_SIZE, W), mode="bilinear", align_corners=False)[0]
-        src = ((torch.arange(H, device=self.device, dtype=torch.float64) + 0.5) * (NET_SIZE / H) - 0.5).clamp(min=0)
-        i0 = src.floor().long().clamp(max=NET_SIZE - 1)
-        i1 = (i0 + 1).clamp(max=NET_SIZE - 1)
-        w1 = (src - i0).float()[:, None]
-        result = Image.new("RGB", (W, H)) if out is None else out  # filled stripe by stripe
+        # Bilinear upsampling is separable: per tile, blend the 256² ab's rows to the tile's rows,
+        # then its columns to the tile's columns; memory follows the tile, not the image's width
+        # (widening to 256×W first took 2 GB per million columns: a 1,000,000×1 PNG peaked at 3 GB).
+        ab = ab[0]
+        i0, i1, w1 = _source_index(H, self.device)
+        j0, j1, v1 = _source_index(W, self.device)
+        result = Image.new("RGB", (W, H)) if out is None else out  # filled tile by tile
 
-        def stripe(r0: int, r1: int) -> None:
+        def stripe(r0: int, r1: int, c0: int = 0, c1: int | None = None) -> None:
+            c1 = W if c1 is None else c1
             with torch.inference_mode():  # thread-local: set again in pool threads
-                w = w1[r0:r1]
-                ab_full = ab_rows[:, i0[r0:r1]] * (1 - w) + ab_rows[:, i1[r0:r1]] * w  # 2×h×W
-                rgb = torch.from_numpy(_rows(image, r0, r1)).to(self.device)
+                w = w1[r0:r1, None]
+                ab_v = ab[:, i0[r0:r1]] * (1 - w) + ab[:, i1[r0:r1]] * w  # 2×h×256
+                v = v1[c0:c1]
+                ab_full = ab_v[:, :, j0[c0:c1]] * (1 - v) + ab_v[:, :, j1[c0:c1]] * v  # 2×h×w
+                rgb = torch.from_numpy(np.array(image.crop((c0, r0, c1, r1)))).to(self.device)
                 rows = uint8_from_luminance_ab(luminance_from_uint8(rgb), ab_full)
-                result.paste(Image.fromarray(rows.cpu().numpy(), "RGB"), (0, r0))
+                result.paste(Image.fromarray(rows.cpu().numpy(), "RGB"), (c0, r0))
 
-        _run_stripes(stripe, _stripes(W, H), self.device)
+        _run_stripes(stripe, _tiles(W, H), self.device)
         t2 = time.perf_counter()
         self.timings = {"network": t1 - t0, "full_res": t2 - t1}
         return result

@@ -33,13 +33,13 @@ from pathlib import Path
 
 import torch
 
-from colorlib.checkpoint import EXPORT_FORMAT, export_info, generator_state, safetensors_api
+from colorlib.checkpoint import EXPORT_FORMAT, data_sha256, export_info, generator_state, safetensors_api
+from colorlib.utils.download import fetch_hashed, hash_in_name
 from colorlib.utils.errors import ColorlibError
-from colorlib.utils.files import atomic_write, sha256_file
+from colorlib.utils.files import DiskFullError, atomic_write, sha256_file
 
 __all__ = ["ExportError", "export", "model_card", "resolve_weights"]
 
-_HASH_IN_NAME = re.compile(r"-([0-9a-f]{8,64})$")  # torchvision's name-<sha256 prefix>.ext
 
 _OUTPUT_ROOTS = ("data_root", "run_root", "results_root")  # where files went on the training machine
 
@@ -49,9 +49,25 @@ def _run_results(info: dict, checkpoint: Path) -> dict[str, str]:
     left out when absent or older than the checkpoint (they would describe an earlier training)."""
     import pandas as pd
 
-    from colorlib.config import Config, run_name
+    from colorlib.config import Config
 
     cfg = Config.from_dict(info["config"])
+    try:
+        return _read_run_results(cfg, checkpoint)
+    except (ValueError, TypeError, KeyError, AttributeError, OSError, pd.errors.ParserError) as err:
+        # damaged results describe the run no better than none: export the weights without them
+        print(
+            f"export: note: {cfg.results_dir}: results unreadable ({type(err).__name__}: "
+            f"{' '.join(str(err).split())[:120]}); exported without metrics/provenance"
+        )
+        return {}
+
+
+def _read_run_results(cfg, checkpoint: Path) -> dict[str, str]:
+    import pandas as pd
+
+    from colorlib.config import run_name
+
     found, newer = {}, checkpoint.stat().st_mtime
     metrics_csv, prov_json = cfg.results_dir / "metrics.csv", cfg.results_dir / "provenance.json"
     if metrics_csv.is_file() and metrics_csv.stat().st_mtime >= newer:
@@ -95,6 +111,8 @@ def export(source: str | os.PathLike, out: str | os.PathLike, fp16: bool = False
         "dtype": str(dtype).removeprefix("torch."),
         **_run_results(info, source),
     }
+    data = safetensors_api().save(tensors, metadata=meta)
+    meta["weights_sha256"] = data_sha256(data)  # the tensors' bytes only: the header holds it
     data = safetensors_api().save(tensors, metadata=meta)
     atomic_write(out, data)
     atomic_write(out.with_suffix(".md"), model_card(export_info(meta, out), out, sha256_file(out)))
@@ -185,8 +203,7 @@ def resolve_weights(weights: str | os.PathLike, sha256: str | None = None, progr
             raise ExportError(f"{path}: sha256 {sha256_file(path)[:16]}… does not match sha256={sha256!r}")
         return path
     name = Path(urllib.parse.urlparse(text).path).name
-    found = _HASH_IN_NAME.search(Path(name).stem)
-    prefix = (sha256 or (found.group(1) if found else "")).lower()
+    prefix = (sha256 or hash_in_name(text) or "").lower()
     if not name or not prefix:
         raise ExportError(
             f"{text}: nothing to check the download against; pass sha256=… or name the file "
@@ -196,10 +213,12 @@ def resolve_weights(weights: str | os.PathLike, sha256: str | None = None, progr
     if dst.is_file() and sha256_file(dst).startswith(prefix):
         return dst
     dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        torch.hub.download_url_to_file(text, str(dst), hash_prefix=prefix, progress=progress)
-    except RuntimeError as err:  # torch.hub's "invalid hash value": nothing is left in the cache
+    try:  # a timeout, http(s)-only redirects and a size limit, which torch.hub's download lacks
+        fetch_hashed(text, dst, prefix)
+    except ValueError as err:  # nothing is left in the cache
         raise ExportError(f"{text}: download does not match sha256 {prefix!r} ({' '.join(str(err).split())})") from None
+    except DiskFullError:
+        raise
     except (urllib.error.URLError, OSError) as err:
         raise ExportError(f"{text}: download failed ({getattr(err, 'reason', err)})") from None
     return dst

@@ -9,7 +9,7 @@ of every error. Each type also derives from the built-in exception it used to be
 
 from __future__ import annotations
 
-__all__ = ["ColorlibError", "ConfigError", "RunExistsError"]
+__all__ = ["ColorlibError", "ConfigError", "RunExistsError", "first_sentence"]
 
 
 class ColorlibError(Exception):
@@ -22,3 +22,11 @@ class ConfigError(ColorlibError, ValueError):
 
 class RunExistsError(ColorlibError, FileExistsError):
     """A training run already exists where a new one would start (pass --resume)."""
+
+
+def first_sentence(err: Exception) -> str:
+    """torch's load errors run to several paragraphs; keep their first sentence, one line."""
+    text = " ".join(str(err).split())
+    cut = text.find(". ")
+    text = text[: cut + 1] if 0 < cut < 200 else text[:200]
+    return f"{type(err).__name__}: {text}" if text else type(err).__name__  # e.g. "KeyError: '105'"

@@ -44,6 +44,10 @@ __all__ = [
     "walk_files",
     "project_root",
     "shown",
+    "write_set",
+    "verify_zip",
+    "DamagedFileError",
+    "recover_sets",
 ]
 
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
@@ -85,7 +89,7 @@ class _Writes:
         return getattr(self._f, name)
 
 
-def _full_disk(err: BaseException | None, seen: BaseException | None) -> int | None:
+def full_disk_errno(err: BaseException | None, seen: BaseException | None) -> int | None:
     """``ENOSPC``/``EDQUOT`` if ``seen`` or ``err`` (or what it was raised from) is one."""
     chain = [seen]
     while err is not None and len(chain) < 20:
@@ -124,7 +128,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        code = _full_disk(err, None)
+        code = full_disk_errno(err, None)
         if code:
             raise DiskFullError(path, code) from err
         raise
@@ -143,7 +147,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     except OSError as err:  # name the file being written, not the hidden temp file
-        code = _full_disk(err, None)
+        code = full_disk_errno(err, None)
         raise DiskFullError(path, code) if code else type(err)(err.errno, err.strerror, str(path)) from None
     writes = None
     try:
@@ -157,7 +161,7 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         os.replace(tmp, path)
     except BaseException as err:
         tmp.unlink(missing_ok=True)
-        code = _full_disk(err, writes and writes.error)
+        code = full_disk_errno(err, writes and writes.error)
         if code:
             raise DiskFullError(path, code) from err
         raise
@@ -172,20 +176,80 @@ def atomic_write(path: str | os.PathLike, data: str | bytes) -> Path:
 
 
 # ----------------------------------------------------------------------------- hashing
-def sha256_file(path: str | os.PathLike) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB blocks (never the whole file in memory);
-    remembered per (path, size, modification time), so a weights file is hashed once a process."""
+def sha256_file(path: str | os.PathLike, start: int = 0) -> str:
+    """The sha256 of a file's bytes from offset ``start``, read in 1 MiB blocks (never the whole
+    file in memory); remembered per (path, size, modification time), so a weights file is hashed
+    once a process."""
     st = os.stat(path)
-    return _sha256(os.path.abspath(path), st.st_size, st.st_mtime_ns)
+    return _sha256(os.path.abspath(path), st.st_size, st.st_mtime_ns, start)
 
 
 @functools.lru_cache(maxsize=16)
-def _sha256(path: str, size: int, mtime_ns: int) -> str:
+def _sha256(path: str, size: int, mtime_ns: int, start: int) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:
+        f.seek(start)
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+# ----------------------------------------------------------------------------- integrity
+class DamagedFileError(ColorlibError, OSError):
+    """A file's bytes do not match the checksums stored in it."""
+
+
+def verify_zip(path: str | os.PathLike, what: str = "file") -> None:
+    """Check every record of a zip archive (a checkpoint, as ``torch.save`` writes it) against the
+    CRC-32 stored beside it: torch's own reader never does, so overwritten weight bytes would load
+    as silently wrong numbers. About 0.35 s per 686 MB (a paper-size U-Net training checkpoint)
+    with the file in the page cache. A file that is not a zip is left to ``torch.load``."""
+    import zipfile
+
+    path = Path(path)
+    try:
+        if not zipfile.is_zipfile(path):
+            return
+        with zipfile.ZipFile(path) as archive, open(path, "rb") as f:
+            bad = next((info.filename for info in archive.infolist() if not _crc_ok(f, info)), None)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as err:
+        raise DamagedFileError(
+            f"{path}: damaged {what} ({type(err).__name__}: {' '.join(str(err).split())[:160]}); "
+            "restore it from a copy or train again"
+        ) from None
+    if bad is not None:
+        raise DamagedFileError(
+            f"{path}: damaged {what} (record {bad!r} fails its CRC check: the weights were "
+            "overwritten or the file corrupted); restore it from a copy or train again"
+        )
+
+
+def _crc_ok(f, info) -> bool:
+    """Whether the record ``info`` of the zip file open as ``f`` matches its stored CRC-32, read
+    through one reused 1 MiB buffer (``ZipFile.testzip`` allocates per read: +70 MB peak)."""
+    import struct
+    import zipfile
+    import zlib
+
+    if info.compress_type != zipfile.ZIP_STORED:  # torch.save stores; anything else: zipfile's reader
+        with zipfile.ZipFile(f) as archive, archive.open(info) as member:
+            while member.read(1 << 20):
+                pass
+        return True  # zipfile raises BadZipFile on a CRC mismatch
+    f.seek(info.header_offset)
+    header = f.read(30)
+    if len(header) != 30 or header[:4] != b"PK\x03\x04":
+        raise zipfile.BadZipFile(f"bad local header of record {info.filename!r}")
+    name_len, extra_len = struct.unpack("<HH", header[26:30])
+    f.seek(info.header_offset + 30 + name_len + extra_len)
+    buf = bytearray(1 << 20)
+    view, left, crc = memoryview(buf), info.file_size, 0
+    while left:
+        n = f.readinto(view[: min(left, len(buf))])
+        if not n:
+            raise zipfile.BadZipFile(f"record {info.filename!r} is truncated")
+        crc, left = zlib.crc32(view[:n], crc), left - n
+    return crc == info.CRC
 
 
 # ----------------------------------------------------------------------------- what can be read
@@ -263,3 +327,71 @@ def shown(path: str | os.PathLike) -> str:
             continue
         return prefix + rel.as_posix() if rel.parts else (prefix.rstrip("/") or ".")
     return str(p)
+
+
+# ----------------------------------------------------------------------------- file sets
+_SET_PREFIX = ".set-"
+_SET_MANIFEST = "MANIFEST.json"
+
+
+def write_set(folder: str | os.PathLike, files: dict[str, str | bytes], remove: tuple[str, ...] = ()) -> None:
+    """Replace several files of ``folder`` as one unit (an evaluation's tables, provenance and
+    predictions): all are written (fsynced) into a hidden staging folder beside them, then a
+    manifest naming them (and the files to ``remove``) is written last, then each is renamed
+    into place. A kill before the manifest leaves the old set (the staging folder is removed
+    by :func:`recover_sets`); after it, :func:`recover_sets` completes the set. Callers hold a
+    lock on ``folder`` (:func:`colorlib.utils.runlock.results_lock`) so two sets never interleave."""
+    import json
+
+    folder = Path(folder)
+    recover_sets(folder)
+    stage = folder / f"{_SET_PREFIX}{uuid.uuid4().hex[:8]}"
+    stage.mkdir(parents=True)
+    try:
+        for name, data in files.items():
+            if "/" in name or name.startswith(_SET_PREFIX) or name == _SET_MANIFEST:
+                raise ValueError(f"write_set: {name!r} is not a plain file name")
+            atomic_write(stage / name, data)
+        atomic_write(stage / _SET_MANIFEST, json.dumps({"files": sorted(files), "remove": sorted(remove)}))
+    except BaseException:
+        _remove_tree(stage)
+        raise
+    _apply_set(stage)
+
+
+def recover_sets(folder: str | os.PathLike) -> None:
+    """Finish or drop what a killed :func:`write_set` left in ``folder``: a staging folder with
+    its manifest is completed (every file was written), one without is removed."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        return
+    for stage in sorted(folder.glob(f"{_SET_PREFIX}*")):
+        if stage.is_dir() and (stage / _SET_MANIFEST).is_file():
+            _apply_set(stage)
+        elif stage.is_dir():
+            _remove_tree(stage)
+
+
+def _apply_set(stage: Path) -> None:
+    import json
+
+    folder = stage.parent
+    manifest = json.loads((stage / _SET_MANIFEST).read_text())
+    for name in manifest["files"]:
+        if (stage / name).exists():  # absent: already moved by an earlier, interrupted apply
+            os.replace(stage / name, folder / name)
+    for name in manifest["remove"]:
+        if name not in manifest["files"]:
+            (folder / name).unlink(missing_ok=True)
+    dir_fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+    _remove_tree(stage)
+
+
+def _remove_tree(stage: Path) -> None:
+    import shutil
+
+    shutil.rmtree(stage, ignore_errors=True)

@@ -44,7 +44,11 @@ def git_state(folder: str | Path) -> dict:
         return out.stdout.strip() if out.returncode == 0 else None
 
     commit = git("log", "-1", "--format=%H", "--", *CODE_PATHS) or None
-    status = git("status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS) if commit else None
+    status = (
+        git("--no-optional-locks", "status", "--porcelain", "--untracked-files=no", "--", *CODE_PATHS)
+        if commit
+        else None
+    )  # --no-optional-locks: reading the state never rewrites .git/index
     return {"commit": commit, "dirty": None if status is None else bool(status)}
 
 

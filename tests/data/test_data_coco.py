@@ -25,7 +25,7 @@ from PIL import Image
 from colorlib.config import Config
 from colorlib.data import prepare
 from colorlib.data.cache import load_images
-from colorlib.data.download import DownloadPolicy
+from colorlib.utils.download import DownloadPolicy
 
 S = 32
 TIMEOUT = 0.5

@@ -19,9 +19,9 @@ from PIL import Image
 from colorlib.config import Config
 from colorlib.data import prepare
 from colorlib.data.cache import check_space
-from colorlib.data.download import DownloadError, DownloadPolicy, fetch, url_problem
 from colorlib.data.sources import DataError, folder_fingerprint, seeded_order
 from colorlib.data.split import position
+from colorlib.utils.download import DownloadError, DownloadPolicy, fetch, url_problem
 
 S = 32
 OFFICIAL = "http://images.cocodataset.org"

@@ -98,10 +98,7 @@ def test_draft_decodes_jpeg_smaller_but_not_below_request(tmp_path):
 
 @pytest.mark.parametrize(
     "name, content, reason",
-    [
-        ("empty.jpg", b"", "empty file"),
-        ("notes.png", b"this is not a picture\n" * 20, "not an image"),
-    ],
+    [("empty.jpg", b"", "empty file"), ("notes.png", b"this is not a picture\n" * 20, "not an image")],
 )
 def test_bad_bytes_give_one_line_errors(tmp_path, name, content, reason):
     (tmp_path / name).write_bytes(content)
