@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import math
 import os
 import sys
 from collections.abc import Callable
@@ -89,16 +88,6 @@ def _whole(low: int, what: str) -> Callable[[str], int]:
     return parse
 
 
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"{text}: need a positive, finite number of seconds")
-    return value
-
-
 def _first_paragraph(doc: str | None) -> str:
     return (doc or "").split("\n\n")[0]
 
@@ -115,9 +104,10 @@ def prepare(argv: list[str]) -> int:
     )
     parser.add_argument("--folder", help="image tree for --source folder")
     parser.add_argument("--coco-root", help="an existing COCO copy (annotations/, train2014/, test2014/)")
-    parser.add_argument("--workers", type=_whole(1, "workers"), default=8, help="parallel downloads (coco)")
-    parser.add_argument("--timeout", type=_seconds, default=30.0, help="seconds without data before a retry")
-    parser.add_argument("--retries", type=_whole(0, "retries"), default=5, help="retries per download")
+    # checked by DownloadPolicy (one line), like every other download setting
+    parser.add_argument("--workers", type=int, default=8, help="parallel downloads (coco)")
+    parser.add_argument("--timeout", type=float, default=30.0, help="seconds without data before a retry")
+    parser.add_argument("--retries", type=int, default=5, help="retries per download")
     parser.add_argument(
         "--progress",
         action=argparse.BooleanOptionalAction,

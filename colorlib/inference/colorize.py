@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from colorlib.data.images import DEFAULT_MAX_PIXELS, ImageError
-from colorlib.inference.colorizer import JPEG_SUFFIXES, Colorizer, load_colorizer, side_name
+from colorlib.inference.colorizer import JPEG_SUFFIXES, Colorizer, is_own_output, load_colorizer, side_name
 from colorlib.inference.inputs import collect_inputs
 from colorlib.utils.errors import ColorlibError
 from colorlib.utils.files import entry_problem
@@ -115,15 +115,21 @@ _OWN_OUTPUT = re.compile(r".+_color(_side)?\.(jpg|png)")
 
 
 def drop_own_outputs(inputs: list[Path], out_dir: Path) -> tuple[list[Path], list[Path]]:
-    """(inputs, dropped): inputs lying directly in ``out_dir`` and named as colorize names its
-    outputs (``<stem>_color.<jpg|png>``, ``…_color_side.…``) are an earlier run's results, not
-    photos: ``colorize DIR --out DIR`` run twice must not colorize its own outputs."""
+    """(inputs, dropped): inputs lying directly in ``out_dir``, named as colorize names its outputs
+    (``<stem>_color.<jpg|png>``, ``…_color_side.…``) and marked as its outputs
+    (:func:`colorlib.inference.colorizer.is_own_output`) are an earlier run's results, not photos:
+    ``colorize DIR --out DIR`` run twice must not colorize its own outputs — nor take a user's
+    photo that merely has such a name for one (that one is an input, never overwritten)."""
     if not out_dir.is_dir():
         return inputs, []
     folder = os.path.realpath(out_dir)
     kept, dropped = [], []
     for src in inputs:
-        own = os.path.dirname(os.path.realpath(src)) == folder and _OWN_OUTPUT.fullmatch(Path(src).name)
+        own = (
+            os.path.dirname(os.path.realpath(src)) == folder
+            and _OWN_OUTPUT.fullmatch(Path(src).name)
+            and is_own_output(src)
+        )
         (dropped if own else kept).append(src)
     return kept, dropped
 

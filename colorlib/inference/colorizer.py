@@ -261,10 +261,32 @@ def captioned_pair(left: Image.Image, right: Image.Image, left_caption: str, rig
     return pair
 
 
+OUTPUT_MARK = "colorized by colorlib"  # in every output's metadata: a later run knows its own files
+
+
+def is_own_output(path: str | os.PathLike) -> bool:
+    """Whether ``path`` is a file colorize wrote (:data:`OUTPUT_MARK` in its JPEG comment or PNG
+    text), read from the header only; a user's photo that merely has such a name is not."""
+    try:
+        with Image.open(path) as im:
+            mark = im.info.get("comment", b"") if im.format == "JPEG" else im.info.get("Software", "")
+    except Exception:  # noqa: BLE001 - unreadable: not ours; the colorize run reports it
+        return False
+    return (mark.decode("utf-8", "replace") if isinstance(mark, bytes) else str(mark)) == OUTPUT_MARK
+
+
 def _save_atomic(image: Image.Image, path: Path) -> Path:
-    """Save ``image`` to ``path`` via a temp file in the same folder; JPEG q95 or PNG by suffix."""
+    """Save ``image`` to ``path`` via a temp file in the same folder; JPEG q95 or PNG by suffix,
+    marked as colorize's output (:data:`OUTPUT_MARK`)."""
+    from PIL.PngImagePlugin import PngInfo
+
     fmt = "JPEG" if path.suffix.lower() in JPEG_SUFFIXES else "PNG"
-    options = {"quality": JPEG_QUALITY} if fmt == "JPEG" else {"compress_level": PNG_COMPRESS_LEVEL}
+    if fmt == "JPEG":
+        options = {"quality": JPEG_QUALITY, "comment": OUTPUT_MARK.encode()}
+    else:
+        info = PngInfo()
+        info.add_text("Software", OUTPUT_MARK)
+        options = {"compress_level": PNG_COMPRESS_LEVEL, "pnginfo": info}
     with atomic_file(path) as f:
         image.save(f, format=fmt, **options)
     return path

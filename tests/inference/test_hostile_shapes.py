@@ -50,7 +50,7 @@ def test_an_extreme_aspect_photo_costs_what_its_pixels_cost(unet_checkpoint, tmp
             return int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) * 1024
         c = load_colorizer({str(unet_checkpoint[0])!r})
         for _ in range(2):
-            c.predict_ab(np.zeros((256, 256, 3), "uint8"))
+            c.predict_ab_lab(np.zeros((256, 256, 3), "uint8"))
         base = peak()
         c.colorize_file({str(src)!r}, {str(tmp_path / "out.png")!r})
         print(peak() - base)
