@@ -175,7 +175,7 @@ def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: floa
         if len(pre):
             ax.axvspan(pre.min() - 0.5, pre.max() + 0.5, color="0.9", label="L1-only pretraining")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=10)
     top.set_ylabel("BCE loss")
     top.set_title(f"Fig. {fig_no} — {name} cGAN: adversarial losses per epoch")
     bottom.set_ylabel("L1 loss (ab / 110)")
