@@ -66,6 +66,7 @@ class GanStep:
             # rank 0 when the run ends. Parameters stay in lockstep.
             self.G_run, self.D_run = (DDP(m, device_ids=ids, broadcast_buffers=False) for m in (self.G_run, self.D_run))
         self._sums = {"gan": torch.zeros(len(LOSS_COLUMNS), device=rt.device), "l1": torch.zeros((), device=rt.device)}
+        self.per_step: list[Tensor] = []
 
     # ----- one iteration -----
     def __call__(self, images: Tensor, gan: bool = True) -> None:
@@ -78,7 +79,9 @@ class GanStep:
             fake_ab = self.G_run(L)  # Eq. 10
         d = self.d_step(L, ab, fake_ab)
         g = self.g_step(L, ab, fake_ab)
-        self._sums["gan"] += torch.stack([d.real, d.fake, d.total, g.bce, g.l1, g.total]).detach()
+        losses = torch.stack([d.real, d.fake, d.total, g.bce, g.l1, g.total]).detach()
+        self._sums["gan"] += losses
+        self.per_step.append(losses)  # this process's own losses per iteration: take_iterations
 
     def inputs(self, images: Tensor) -> tuple[Tensor, Tensor]:
         """uint8 N×H×W×3 → device → normalized L (N×1×H×W), ab (N×2×H×W), float32."""
@@ -137,6 +140,11 @@ class GanStep:
         if not gan:
             return {"g_l1": values, "g_loss": values}
         return dict(zip(LOSS_COLUMNS, values))
+
+    def take_iterations(self) -> list[list[float]]:
+        """The GAN iterations' losses since the last call (rows by LOSS_COLUMNS; one host sync)."""
+        rows, self.per_step = (torch.stack(self.per_step).tolist() if self.per_step else []), []
+        return rows
 
     def state_dict(self) -> dict:
         """G, D and both optimizers (the plain modules' weights: no compile/DDP prefixes).

@@ -15,7 +15,8 @@ A run is what determines its weights: generator, seed, the data and its split, t
 settings (:func:`colorlib.checkpoint.run_changes`). Resuming with any of them changed is refused
 in one line naming the differences; ``continue_changed=True`` continues anyway and records each
 segment in ``segments.json``. Outputs in ``cfg.run_dir``: ``checkpoint.pt`` (atomic),
-``history.csv`` (one row per epoch: the data of Figs. 8/9), ``config.json`` (the settings of the
+``history.csv`` (one row per epoch: the data of Figs. 8/9), ``iterations.csv`` (rank 0's losses
+per GAN iteration, 1-based), ``config.json`` (the settings of the
 weights), ``samples/epoch_*.png`` (held-out images as training goes).
 """
 
@@ -40,7 +41,7 @@ from colorlib.losses import LOSS_COLUMNS
 from colorlib.models import PatchDiscriminator, PretrainedWeightsError, build_generator, init_weights
 from colorlib.step import GanStep
 from colorlib.utils.errors import ColorlibError, ConfigError, RunExistsError
-from colorlib.utils.files import atomic_write
+from colorlib.utils.files import append_rows, atomic_write
 from colorlib.utils.log import Progress, log
 from colorlib.utils.runlock import run_lock
 from colorlib.utils.runtime import Runtime, check_replicas, run_switches, seed_all, setup_runtime
@@ -133,8 +134,12 @@ def train(
             )
             if run.epoch % cfg.checkpoint_every == 0 or run.epoch == total:
                 save_training(ckpt, step, run, cfg, rt)
+            per_step = step.take_iterations()  # on every process, so none keeps them
             if rt.main:
                 write_history(cfg.run_dir / "history.csv", run.history)
+                append_rows(
+                    cfg.run_dir / "iterations.csv", ("iteration", *LOSS_COLUMNS), run.iteration - steps + 1, per_step
+                )
                 watch.after_epoch(step.G, row, run.iteration)
 
         if watch is not None:

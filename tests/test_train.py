@@ -111,6 +111,12 @@ def test_history_checkpoint_and_config(roots):
     # Eq. 16 and Eq. 19 hold for the epoch means.
     assert (gan.d_loss - (gan.d_real + gan.d_fake) / 2).abs().max() < 1e-5
     assert (gan.g_loss - (gan.g_bce + 100 * gan.g_l1)).abs().max() < 1e-3
+    # iterations.csv: one row per GAN iteration (the L1 epoch's iterations 1–2 have none); each
+    # epoch's rows average to its history row — the same numbers, per iteration.
+    it = pd.read_csv(run_dir / "iterations.csv")
+    assert list(it.columns) == ["iteration", *LOSS_COLUMNS] and it["iteration"].tolist() == [3, 4, 5, 6]
+    epoch_means = it.groupby((it["iteration"] - 1) // 2)[LOSS_COLUMNS].mean().to_numpy()
+    assert np.abs(epoch_means - gan[LOSS_COLUMNS].to_numpy()).max() < 1e-5
     ck = load_checkpoint(run_dir / "checkpoint.pt")
     assert ck["epoch"] == 3 and ck["iteration"] == 3 * (4 // 2) and ck["generator"] == "resnet"
     assert len(ck["history"]) == 3 and {"torch", "numpy", "python"} <= set(ck["rng"])
@@ -158,6 +164,10 @@ def test_sigkill_then_resume_is_bit_identical(roots):
     )
     csv = pd.read_csv(cfg.run_dir / "history.csv")
     assert csv["epoch"].tolist() == [1, 2, 3, 4]  # history.csv rewritten from the checkpoint on resume
+    # iterations.csv: each iteration once, with the uninterrupted run's values (repeated ones replaced)
+    pd.testing.assert_frame_equal(
+        pd.read_csv(cfg.run_dir / "iterations.csv"), pd.read_csv(ref_cfg.run_dir / "iterations.csv"), check_exact=True
+    )
     assert not list(cfg.run_dir.glob(".*.tmp")) and not list(cfg.run_dir.glob("*.tmp"))  # nothing half-written
 
 

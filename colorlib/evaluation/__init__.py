@@ -9,4 +9,6 @@
 - :mod:`.figures`        ``make_figures(cfg)``: Figs. 5, 7–9 and more, from files (inputs read by
   :mod:`.figure_inputs`, drawn by :mod:`.plots`)
 - :mod:`.tables`         Figs. 10–15: parameter tables of the three networks
+- :mod:`.anatomy`        the PatchGAN's receptive field and map size, computed from its layers
+- :mod:`.experiments`   two-minute training experiments on a few bundled crops (notebook 2)
 """

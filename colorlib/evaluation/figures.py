@@ -16,7 +16,9 @@
 
 Fig. 7 shows at most :data:`FIG7_ROWS` of the saved predictions, one per photo where
 manifest.csv tells which photo each test image was cut from (the demo's test set holds several
-crops of one photo).
+crops of one photo), chosen by a stated rule: evenly spaced ranks of the U-Net's per-image L1,
+from the best to the worst (:func:`fig7_rows`); each row says its rank, and the grayscale
+column carries the gray baseline's L1 (it is that baseline's prediction).
 
 Nothing flows backwards: no figure retrains or re-evaluates. A figure whose inputs are missing
 is skipped with one line printed on stdout. The drawing is :mod:`colorlib.evaluation.plots`, the reading and
@@ -53,7 +55,7 @@ from colorlib.evaluation.tables import write_tables
 from colorlib.utils.files import shown
 from colorlib.utils.log import log
 
-__all__ = ["fig7_rows", "make_figures"]
+__all__ = ["fig7_rows", "fig7_rank_label", "make_figures"]
 
 # The loss figures: generator → figure number in the paper (Fig. 8 ResNet, Fig. 9 U-Net).
 LOSS_FIGURES = {"resnet": 8, "unet": 9}
@@ -76,18 +78,45 @@ def _eval_rows(per_image, generator: str, seed: int):
     return per_image[(per_image["model"] == generator) & (per_image["seed"] == seed) & (per_image["mode"] == "eval")]
 
 
-def fig7_rows(n: int, photos: list[str] | None = None, rows: int = FIG7_ROWS) -> list[int]:
-    """Which of ``n`` saved test images Fig. 7 shows: the first image of each photo (``photos[i]``:
-    the photo test image ``i`` was cut from), up to ``rows``; more crops of the same photos only
-    to reach :data:`MIN_ROWS`. Without ``photos``, the first ``rows`` images."""
+def _eval_rows_baseline(per_image, name: str) -> np.ndarray:
+    """A baseline's per-image L1, by test image."""
+    rows = per_image[per_image["model"] == name].sort_values("image")
+    return rows["l1"].to_numpy()
+
+
+def fig7_rows(
+    n: int, photos: list[str] | None = None, rows: int = FIG7_ROWS, l1: np.ndarray | None = None
+) -> list[int]:
+    """Which of ``n`` saved test images Fig. 7 shows, in the order drawn.
+
+    With ``l1`` (the U-Net's per-image test L1, eval mode) — **the stated rule**: the candidates
+    (one image per photo, its first, where ``photos[i]`` names the photo of test image ``i``;
+    else every image) ranked by that L1, and ``rows`` of them at evenly spaced ranks from the
+    best to the worst (so best, median-ish and worst, ordinary photos included), best first.
+    Fewer than :data:`MIN_ROWS` candidates add more crops of the same photos.
+
+    Without ``l1``: the first image of each photo, up to ``rows`` (more crops of the same photos
+    only to reach :data:`MIN_ROWS`); without ``photos`` either, the first ``rows`` images."""
     if photos is None:
-        return list(range(min(n, rows)))
-    firsts: dict[str, int] = {}
-    for i in range(n):
-        firsts.setdefault(photos[i], i)
-    picked = list(firsts.values())[:rows]
-    picked += [i for i in range(n) if i not in picked][: max(0, min(rows, MIN_ROWS) - len(picked))]
-    return sorted(picked)
+        candidates = list(range(n))
+    else:
+        firsts: dict[str, int] = {}
+        for i in range(n):
+            firsts.setdefault(photos[i], i)
+        candidates = list(firsts.values())
+        candidates += [i for i in range(n) if i not in candidates][: max(0, min(rows, MIN_ROWS) - len(candidates))]
+    if l1 is None or len(l1) < n:
+        return sorted(candidates[:rows])
+    ranked = sorted(candidates, key=lambda i: (float(l1[i]), i))
+    k = min(rows, len(ranked))
+    picks = [ranked[round(j * (len(ranked) - 1) / (k - 1))] for j in range(k)] if k > 1 else ranked[:k]
+    return list(dict.fromkeys(picks))
+
+
+def fig7_rank_label(i: int, rank_order: list[int]) -> str:
+    """ "best" / "worst" / "rank r of m" of test image ``i`` among ``rank_order`` (best first)."""
+    r, m = rank_order.index(i), len(rank_order)
+    return "best" if r == 0 else "worst" if r == m - 1 else f"rank {r + 1} of {m}"
 
 
 def _photos(out: Path, n_saved: int, n_test: int | None) -> list[tuple[str, str]] | None:
@@ -163,8 +192,17 @@ def make_figures(cfg) -> list[Path]:
         n = min([len(original)] + [len(p) for p in preds.values()])
         n_test = int(per_image["image"].max()) + 1 if per_image is not None else None
         photos = _photos(out, n, n_test)
-        rows = fig7_rows(n, [photo for _, photo in photos] if photos else None)
+        names = [photo for _, photo in photos] if photos else None
+        unet = l1.get(display_name("unet"))
+        unet = unet if unet is not None and len(unet) >= n else None
+        rows = fig7_rows(n, names, l1=unet)
         labels = [f"test {i}" + (f": {_photo_name(photos[i][0])}" if photos else "") for i in rows]
+        if unet is not None:  # the rule, stated on the figure: rows by the U-Net's L1
+            order = sorted(fig7_rows(n, names, rows=n), key=lambda i: (float(unet[i]), i))
+            labels = [f"{label}\n({fig7_rank_label(i, order)} by U-Net L1)" for label, i in zip(labels, rows)]
+            gray = _eval_rows_baseline(per_image, "gray")
+            if len(gray) >= n:  # the grayscale column is the gray baseline's prediction (ab = 0)
+                l1["Grayscale (input L*)"] = gray
         fig = fig7_comparison(
             original[rows],
             {k: v[rows] for k, v in preds.items()},

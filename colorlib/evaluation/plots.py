@@ -24,6 +24,8 @@ __all__ = [
     "fig5_lab_channels",
     "fig7_comparison",
     "fig_losses",
+    "fig_iteration_losses",
+    "fig_patch_map",
     "fig_l1_per_image",
     "fig_colour_emerging",
     "emerging_rows",
@@ -173,13 +175,71 @@ def fig_losses(history: pd.DataFrame, generator: str, fig_no: int, test_l1: floa
         if len(pre):
             ax.axvspan(pre.min() - 0.5, pre.max() + 0.5, color="0.9", label="L1-only pretraining")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=10)
     top.set_ylabel("BCE loss")
     top.set_title(f"Fig. {fig_no} — {name} cGAN: adversarial losses per epoch")
     bottom.set_ylabel("L1 loss (ab / 110)")
     bottom.set_xlabel("epoch")
     bottom.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers (shared with top)
     bottom.set_title(f"{name} generator: L1 loss per epoch")
+    return fig
+
+
+def fig_iteration_losses(iterations: pd.DataFrame, generator: str, window: int = 8):
+    """The adversarial game per iteration (``iterations.csv``): left, G's BCE (Eq. 17) and D's
+    BCE (Eq. 16) each on its own axis, unscaled, so the two curves moving against each other are
+    visible; right, the paper's presentation with one BCE scaled by 0.1 on a shared axis. Thin
+    lines are the iterations, thick ones a running mean over ``window`` iterations.
+
+    Erratum: the paper is inconsistent about which BCE it scales — §6's text multiplies the
+    *discriminator's* BCE by 0.1, the captions of Figs. 8/9 the *generator's*. We follow the
+    captions (G × 0.1), as :func:`fig_losses` does."""
+    name = display_name(generator)
+    fig = _figure(11.0, 4.2)
+    own, paper = fig.subplots(1, 2)
+    it = iterations["iteration"].to_numpy()
+
+    def smooth(y):
+        return pd.Series(np.asarray(y, dtype=float)).rolling(window, min_periods=1).mean()
+
+    for ax, col, colour, label in (
+        (own, "g_bce", "C0", "G: BCE (Eq. 17)"),
+        (own.twinx(), "d_loss", "C1", "D: BCE (Eq. 16)"),
+    ):
+        ax.plot(it, iterations[col], color=colour, alpha=0.3, lw=0.8)
+        ax.plot(it, smooth(iterations[col]), color=colour, lw=2, label=label)
+        ax.set_ylabel(label, color=colour, fontsize=11)
+        ax.tick_params(axis="y", colors=colour, labelsize=10)
+    own.set_title(f"{name}: G and D, each on its own axis", fontsize=12)
+    own.set_xlabel("iteration", fontsize=11)
+    own.grid(alpha=0.3)
+    paper.plot(it, smooth(0.1 * iterations["g_bce"]), label="G: BCE × 0.1 (Figs. 8/9 captions)")
+    paper.plot(it, smooth(iterations["d_loss"]), label="D: BCE")
+    paper.set_title("the paper's presentation (one shared axis)", fontsize=12)
+    paper.set_xlabel("iteration", fontsize=11)
+    paper.set_ylabel("BCE loss", fontsize=11)
+    paper.grid(alpha=0.3)
+    paper.legend(fontsize=10)
+    return fig
+
+
+def fig_patch_map(panels: list[tuple[str, np.ndarray, np.ndarray]], alpha: float = 0.55):
+    """D's patch decisions as a heatmap over each image: ``panels`` is [(title, uint8 H×W×3
+    image, D's logits h×w (e.g. 30×30))]. Each logit is shown as D's probability "real"
+    (sigmoid) over the region of the image its column/row covers (the map is stretched to the
+    image; each unit actually sees a 70×70 patch, so neighbouring units overlap)."""
+    fig = _figure(3.6 * len(panels) + 0.8, 3.9)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
+    im = None
+    for ax, (title, image, logits) in zip(axes, panels):
+        prob = 1 / (1 + np.exp(-np.asarray(logits, dtype=float)))
+        h, w = image.shape[:2]
+        ax.imshow(image)
+        im = ax.imshow(prob, cmap="RdYlGn", vmin=0, vmax=1, alpha=alpha, extent=(0, w, h, 0), interpolation="nearest")
+        ax.set_title(f"{title}\nmean P(real) = {prob.mean():.2f}", fontsize=11)
+        _no_ticks(ax)
+    bar = fig.colorbar(im, ax=list(axes), shrink=0.8)
+    bar.set_label("D: P(real) per patch", fontsize=10)
     return fig
 
 

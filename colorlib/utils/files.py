@@ -48,6 +48,7 @@ __all__ = [
     "verify_zip",
     "DamagedFileError",
     "recover_sets",
+    "append_rows",
 ]
 
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
@@ -306,6 +307,22 @@ def walk_files(
 
 
 # ----------------------------------------------------------------------------- showing paths
+def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, rows: list[list]) -> Path:
+    """Add ``rows`` (numbered ``first``, ``first`` + 1, … in the first column) to the CSV file
+    ``path`` (written atomically, with ``header``). Rows already there numbered ``first`` or
+    more — a resumed run repeating what it did after its last checkpoint — are replaced, so each
+    number appears once; only then is the file rewritten, otherwise it is appended to."""
+    path = Path(path)
+    new = "".join(",".join([str(first + i), *(repr(float(v)) for v in row)]) + "\n" for i, row in enumerate(rows))
+    head = ",".join(header) + "\n"
+    old = path.read_text().splitlines(keepends=True)[1:] if path.is_file() else []
+    if old and old[-1].endswith("\n") and int(old[-1].split(",", 1)[0]) < first:
+        with open(path, "a") as f:
+            f.write(new)
+        return path
+    return atomic_write(path, head + "".join(line for line in old if int(line.split(",", 1)[0]) < first) + new)
+
+
 def project_root() -> Path:
     """The checkout that holds this package (an editable install), else ``$COLORLIB_HOME`` or cwd."""
     if os.environ.get("COLORLIB_HOME"):

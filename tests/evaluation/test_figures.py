@@ -240,7 +240,9 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys, mon
             assert round(im.info["dpi"][0]) >= 150 and (out / name).stat().st_size < 3e6
             assert np.asarray(im.convert("L")).std() > 5  # not a blank canvas
     [(original, preds, l1, labels)] = drawn  # one row per photo: coffee#1 is another crop of test 0's photo
-    assert labels == ["test 0: coffee", "test 1: ihc"] and len(original) == len(preds["U-Net"]) == 2
+    # rows best first by the U-Net's L1, each labelled with its rank (the stated rule)
+    assert labels == ["test 0: coffee\n(best by U-Net L1)", "test 1: ihc\n(worst by U-Net L1)"]
+    assert len(original) == len(preds["U-Net"]) == 2
     np.testing.assert_allclose(l1["U-Net"], [0.09, 0.10])
     printed = capsys.readouterr()
     # what could not be drawn is a problem the reader should see: stderr (colorlib.utils.log)
@@ -300,3 +302,14 @@ def test_figures_verb_fails_when_it_drew_nothing(tmp_path, capsys):
     assert main(["figures", "--profile", "smoke", *roots]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err[-1].startswith("colorlib figures: ") and "no figure drawn" in err[-1]
+
+
+def test_fig7_rows_by_a_stated_rule_best_to_worst_by_unet_l1():
+    l1 = np.array([0.30, 0.05, 0.20, 0.10, 0.15, 0.40, 0.25, 0.35])
+    # eight photos, four rows: ranks 1, 3, 6 and 8 of 8 — best first, worst last
+    assert figures.fig7_rows(8, list("abcdefgh"), l1=l1) == [1, 4, 0, 5]
+    assert figures.fig7_rows(8, list("abcdefgh"), rows=3, l1=l1) == [1, 6, 5]  # best, median (rank 5 of 8), worst
+    # one candidate per photo (its first crop): photo "a" is test 0 and 1 → only 0 competes
+    assert figures.fig7_rows(4, list("aabc"), rows=3, l1=np.array([0.3, 0.01, 0.2, 0.1])) == [3, 2, 0]
+    order = [1, 4, 0, 5]
+    assert [figures.fig7_rank_label(i, order) for i in order] == ["best", "rank 2 of 4", "rank 3 of 4", "worst"]

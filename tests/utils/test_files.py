@@ -58,3 +58,14 @@ def test_other_errors_pass_through_unchanged(tmp_path):
                 f.write(b"fits")
                 1 / 0
         assert os.listdir(disk) == []
+
+
+def test_append_rows_appends_and_replaces_what_a_resume_repeats(tmp_path):
+    from colorlib.utils.files import append_rows
+
+    path = tmp_path / "iterations.csv"
+    append_rows(path, ("iteration", "a"), 1, [[0.5], [0.25]])
+    append_rows(path, ("iteration", "a"), 3, [[0.125]])
+    assert path.read_text() == "iteration,a\n1,0.5\n2,0.25\n3,0.125\n"
+    append_rows(path, ("iteration", "a"), 2, [[1.0], [2.0]])  # resumed from iteration 1: 2 and 3 again
+    assert path.read_text() == "iteration,a\n1,0.5\n2,1.0\n3,2.0\n"
