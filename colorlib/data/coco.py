@@ -132,7 +132,7 @@ def _extract_bounded(archive: zipfile.ZipFile, member: str, part: Path, archive_
     """Extract ``member`` to ``part``, refusing (one line, nothing left) a size over MAX_EXTRACTED
     or a compression ratio over MAX_RATIO — counted on the bytes written, not only the header's
     claim. A full disk is :class:`colorlib.utils.files.DiskFullError`, one line."""
-    from colorlib.utils.files import DiskFullError, _full_disk
+    from colorlib.utils.files import DiskFullError, full_disk_errno
 
     info = archive.getinfo(member)
     limit = min(MAX_EXTRACTED, MAX_RATIO * max(info.compress_size, 1))
@@ -155,7 +155,7 @@ def _extract_bounded(archive: zipfile.ZipFile, member: str, part: Path, archive_
                     raise refuse(written)
                 dst.write(chunk)
     except OSError as err:
-        code = _full_disk(err, None)
+        code = full_disk_errno(err, None)
         if code:
             raise DiskFullError(part.with_suffix(""), code) from None
         raise
