@@ -140,3 +140,22 @@ def test_check_writable_dir_and_file(tmp_path):
             check_writable_dir(bad, "data_root=…")
     with pytest.raises(UnusablePlaceError, match="is a folder"):
         check_writable_file(tmp_path, "--json")
+
+
+def test_a_complete_cache_on_a_read_only_mount_is_still_used(tmp_path, photos, capsys):
+    from colorlib.config import Config
+    from colorlib.data import prepare
+
+    cfg = Config.from_profile(
+        "smoke", source="folder", folder=str(photos), n_train=4, n_test=2, image_size=32,
+        data_root=str(tmp_path / "data"), results_root=str(tmp_path / "results"),
+    )  # fmt: skip
+    prepare(cfg, progress=False)
+    with tmpfs(tmp_path / "ro", size="4m") as disk:
+        import shutil
+        import subprocess
+
+        shutil.copytree(tmp_path / "data", disk / "data")
+        subprocess.run(["mount", "-o", "remount,ro", str(disk)], check=True)
+        shared = cfg.replace(data_root=str(disk / "data"))
+        assert prepare(shared, progress=False)["reused"]  # a shared, read-only cache: nothing to write

@@ -199,7 +199,6 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     ``policy`` sets download timeouts, retries, workers and mirror URLs (source=coco).
     """
     cfg.check_image_size()  # ConfigError when no generator takes it: before any work
-    check_roots(cfg, "data", "results")  # both are written: one line now, not after the decoding
     if cfg.image_size % 256:
         print(
             f"prepare: note: image_size={cfg.image_size} suits only the ResNet generator (the U-Net "
@@ -212,12 +211,14 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     damaged = [cache.checksum_problem(cfg, split, done) for split in cache.SPLITS] if done else []
     for problem in filter(None, damaged):  # one line each, then the cache is built again
         print(f"prepare: {problem}; preparing the cache again", file=sys.stderr, flush=True)
-    if done is not None and not any(damaged):
+    if done is not None and not any(damaged):  # a read-only shared cache is fine: nothing is written to it
         if not (cfg.results_dir / "manifest.csv").is_file():
+            check_roots(cfg, "results")
             cache.write_text(
                 cfg.results_dir / "manifest.csv", (cfg.data_dir / "manifest.csv").read_text(encoding="utf-8")
             )
         return {**done, "reused": True}
+    check_roots(cfg, "data", "results")  # both are written: one line now, not after the decoding
     fingerprint = folder_fingerprint(cfg.folder) if cfg.source == "folder" else None  # before reading
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cache.check_space(cfg.data_dir, cfg.n_train + cfg.n_test, cfg.image_size)
