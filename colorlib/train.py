@@ -9,7 +9,7 @@ DDP, one GPU per process.) Each iteration is :class:`colorlib.step.GanStep` (inp
 step, two Adams with lr 2e-4, betas (0.5, 0.999)). One epoch visits every train image once in a
 seeded order (``N // batch_size`` iterations; 8,000 / 16 = 500, ×300 = 150,000 as in §5.2).
 ``batch_size`` is the global batch: under DDP each of W processes takes ``batch_size / W``
-images (BatchNorm statistics are then per process).
+images (BatchNorm statistics are then per process; at batch 16 parallel seeds beat DDP: the warning).
 
 A run is what determines its weights: generator, seed, the data and its split, the training
 settings (:func:`colorlib.checkpoint.run_changes`). Resuming with any of them changed is refused
@@ -44,7 +44,7 @@ from colorlib.utils.errors import ColorlibError, ConfigError, RunExistsError
 from colorlib.utils.files import append_rows, atomic_write
 from colorlib.utils.log import Progress, log
 from colorlib.utils.runlock import run_lock
-from colorlib.utils.runtime import Runtime, check_replicas, run_switches, seed_all, setup_runtime
+from colorlib.utils.runtime import Runtime, check_replicas, ddp_warning, run_switches, seed_all, setup_runtime
 
 __all__ = [
     "train",
@@ -114,12 +114,10 @@ def train(
             f"training {cfg.generator} on {len(data)} images ({steps} iterations/epoch, batch {cfg.batch_size}, "
             f"{rt.world} process(es), {rt.device}, amp={'bf16' if step.amp else 'off'}, encoder: {run.encoder_init})"
         )
-        if rt.distributed and not cfg.sync_bn:
-            say(
-                f"WARNING: each process normalizes its own {cfg.batch_size // rt.world} images (BatchNorm), not the "
-                f"batch of {cfg.batch_size} one GPU would; --set sync_bn=true normalizes over the global batch",
-                problem=True,
-            )
+        bn = lambda m: sum(isinstance(x, torch.nn.modules.batchnorm._BatchNorm) for x in m.modules())  # noqa: E731
+        warning = rt.distributed and ddp_warning(cfg.batch_size, rt.world, cfg.sync_bn, bn(step.G) + 3 * bn(step.D))
+        if warning:
+            say(warning, problem=True)
 
         for epoch in range(run.epoch, total):
             gan = epoch >= cfg.l1_pretrain_epochs  # the optional L1-only phase comes first

@@ -255,6 +255,8 @@ def test_ddp_two_processes_gloo(roots):
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out
     assert "2 process(es)" in out and "identical on all 2 processes" in out
+    [warning] = [line for line in out.splitlines() if line.startswith("WARNING:")]  # one line, rank 0 only
+    assert "1 image(s) per GPU" in warning and "make -j 2 reproduce" in warning and "sync_bn" in warning
     ck = load_checkpoint(cfg.run_dir / "checkpoint.pt")
     assert isinstance(ck["rng"], list) and len(ck["rng"]) == 2  # every rank's RNG, for resume
     assert ck["iteration"] == 2 * (4 // 2)  # global batch 2 = 1 per rank
@@ -464,3 +466,12 @@ def test_cpu_fast_path_agrees_with_fp32(generator):
         torch.tensor([True, False]),
         torch.device("cpu"),
     )
+
+
+def test_ddp_warning_states_sync_bn_cost_and_recommends_parallel_seeds():
+    from colorlib.utils.runtime import ddp_warning
+
+    paper = ddp_warning(16, 8, sync_bn=True, batchnorm_forwards=22)  # U-Net: 13 + 3 × 3
+    assert "2 image(s) per GPU" in paper and "22 per step" in paper and 'make -j 8 reproduce SEEDS="0 1' in paper
+    assert "normalizes its own 4" in ddp_warning(32, 8, sync_bn=False, batchnorm_forwards=33)
+    assert ddp_warning(256, 8, sync_bn=True, batchnorm_forwards=22) is None  # 32 per GPU: nothing to say

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import sys
 import time
 
 import torch
@@ -34,6 +35,8 @@ from colorlib.data.batches import hflip
 from colorlib.lab import join_lab
 from colorlib.step import GanStep
 from colorlib.train import build_models
+from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import atomic_write, check_writable_file
 from colorlib.utils.runtime import Runtime, run_switches, wants_compile
 
 __all__ = ["count_flops", "bench", "bench_row", "peak_tflops", "PEAK_TFLOPS", "GPU_PEAKS"]
@@ -158,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--peak-tflops", type=float, help="the device's peak, for MFU (default: known GPUs)")
     p.add_argument("--json", help="also write the result to this JSON file")
     a = p.parse_args(argv)
+    if a.json:  # one line now, not after the timing
+        check_writable_file(a.json, "--json")
     shorthands = {
         "generator": a.generator,
         "batch_size": a.batch,
@@ -180,9 +185,17 @@ def main(argv: list[str] | None = None) -> int:
         f"  {r['achieved_TFLOPs']:.2f} TFLOP/s achieved, MFU {mfu}"
     )
     if a.json:
-        with open(a.json, "w") as f:
-            json.dump(r, f, indent=2)
+        atomic_write(a.json, json.dumps(r, indent=2))
     return 0
+
+
+def _cli(argv: list[str] | None = None) -> int:
+    """``python -m tools.bench``: a colorlib error (a bad setting, an unusable --json) is one line."""
+    try:
+        return main(argv)
+    except ColorlibError as err:
+        print(f"tools.bench: {err}", file=sys.stderr)
+        return 1
 
 
 # ----------------------------------------------------------------------------- gpu-check's rows
@@ -278,3 +291,7 @@ def _bench_row(cfg: Config, steps: int, warmup: int, graphs: bool, adam: str | N
         "peak_TFLOPs": peak,
         "MFU": achieved / peak if peak else None,
     }
+
+
+if __name__ == "__main__":  # without it, `python -m tools.bench` did nothing and exited 0
+    sys.exit(_cli())

@@ -3,10 +3,13 @@
 Scheduling is make's (``make -j K reproduce SEEDS="0 1 2"``) or Slurm's; this module only
 
 - ``gpu``: runs one command on one GPU of its own. ``python -m tools.parallel gpu -- CMD``
-  takes the first visible GPU that no other such command holds (an exclusive ``flock`` on a
-  lock file per GPU, released by the OS when the process ends, however it ends), runs CMD with
-  ``CUDA_VISIBLE_DEVICES`` set to it, and waits for a GPU if all are busy. Without GPUs, or
-  inside a Slurm job (Slurm has already given the job its GPU), CMD runs as it is.
+  takes the first visible GPU (by UUID; each MIG slice counts as one) that no other such
+  command holds (an exclusive ``flock`` on a lock file per GPU, held by CMD itself — its file
+  descriptor is inherited — and released by the OS when CMD ends, however it ends, even if this
+  wrapper was killed first) and on which ``nvidia-smi`` lists no other process; runs CMD with
+  ``CUDA_DEVICE_ORDER=PCI_BUS_ID`` and ``CUDA_VISIBLE_DEVICES=<uuid>``; and waits for a GPU if
+  all are busy. Without GPUs, or inside a Slurm job (Slurm has already given the job its GPU),
+  CMD runs as it is.
 - ``slurm``: writes the study as Slurm batch scripts — a data job, a job array with one task
   per training (each task builds its notebook through the same Makefile target), and an
   evaluation/figures job that starts when every training succeeded — plus ``submit.sh``,
@@ -21,6 +24,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import re
 import shlex
 import shutil
 import subprocess
@@ -31,7 +35,7 @@ from pathlib import Path
 
 from colorlib.config import ABLATIONS, GENERATORS
 
-__all__ = ["visible_gpus", "run_on_a_gpu", "training_targets", "write_slurm", "main"]
+__all__ = ["visible_gpus", "parse_gpu_list", "busy_uuids", "run_on_a_gpu", "training_targets", "write_slurm", "main"]
 
 # the training notebook of each generator (Makefile targets <notebook>-seed<k>.ipynb)
 TRAINING_NOTEBOOKS = {
@@ -42,16 +46,58 @@ TRAINING_NOTEBOOKS = {
 }
 
 
+_GPU_LINE = re.compile(r"^GPU (\d+): .*\(UUID: (GPU-[^)\s]+)\)")
+_MIG_LINE = re.compile(r"^\s+MIG .*Device\s+(\d+): \(UUID: (MIG-[^)\s]+)\)")
+
+
+def parse_gpu_list(text: str) -> list[tuple[str, str]]:
+    """The usable units of ``nvidia-smi -L``: ``(name, uuid)`` per GPU, in its (PCI bus) order —
+    or, for a GPU split into MIG slices, one per slice (``"0/mig1"``, ``MIG-…``) in its place: a
+    slice is what a process can use, and its UUID is how CUDA is told which."""
+    units: list[tuple[str, str]] = []
+    parent, slices = None, []
+    for line in [*text.splitlines(), "GPU end"]:
+        gpu, mig = _GPU_LINE.match(line), _MIG_LINE.match(line)
+        if mig and parent is not None:
+            slices.append((f"{parent[0]}/mig{mig.group(1)}", mig.group(2)))
+        elif line.startswith("GPU "):
+            if parent is not None:
+                units += slices or [parent]
+            parent, slices = (gpu.group(1), gpu.group(2)) if gpu else None, []
+    return units
+
+
+def _nvidia_smi(*args: str) -> str:
+    try:
+        done = subprocess.run(["nvidia-smi", *args], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return done.stdout if done.returncode == 0 else ""
+
+
+def busy_uuids() -> set[str]:
+    """UUIDs of the GPUs that some process computes on (``nvidia-smi --query-compute-apps``):
+    another user's job, which our own locks cannot see. (A process on a MIG slice is listed
+    under its parent GPU's UUID, so slices are not told apart: see :func:`run_on_a_gpu`.)"""
+    out = _nvidia_smi("--query-compute-apps=gpu_uuid,pid", "--format=csv,noheader")
+    return {line.split(",")[0].strip() for line in out.splitlines() if line.strip()}
+
+
 def visible_gpus() -> list[str]:
-    """The GPUs this process may use: ``CUDA_VISIBLE_DEVICES`` if set, else every one the driver
-    lists. Never imports torch where there is no NVIDIA device (this process only waits for its
-    command: 700 MB of torch would sit idle beside every training)."""
+    """The GPUs this process may use, as CUDA is to be told (a UUID where ``nvidia-smi -L``
+    gives one, MIG slices included; else an index): ``CUDA_VISIBLE_DEVICES`` if set (an index
+    mapped to its GPU's UUID), else every unit the driver lists. Never imports torch where there
+    is no NVIDIA device (this process only waits for its command: 700 MB of torch would sit idle
+    beside every training)."""
     env = os.environ.get("CUDA_VISIBLE_DEVICES")
+    listed = _nvidia_smi("-L") if shutil.which("nvidia-smi") else ""
+    units = parse_gpu_list(listed)
     if env is not None:
-        return [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
-    if shutil.which("nvidia-smi"):
-        out = subprocess.run(["nvidia-smi", "-L"], capture_output=True, text=True)
-        return [str(i) for i, line in enumerate(out.stdout.splitlines()) if line.startswith("GPU ")]
+        wanted = [d.strip() for d in env.split(",") if d.strip() and d.strip() != "-1"]
+        index = {m.group(1): m.group(2) for m in map(_GPU_LINE.match, listed.splitlines()) if m}  # PCI order
+        return [index.get(d, d) for d in wanted]
+    if units:
+        return [uuid for _, uuid in units]
     if not list(Path("/dev").glob("nvidia[0-9]*")):
         return []
     import torch
@@ -60,7 +106,14 @@ def visible_gpus() -> list[str]:
 
 
 def run_on_a_gpu(command: list[str], lock_dir: str | os.PathLike | None = None, poll: float = 2.0) -> int:
-    """Run ``command`` holding one free GPU (see the module docstring); its exit status."""
+    """Run ``command`` on one GPU of its own; its exit status.
+
+    A GPU is claimed with an exclusive ``flock`` on ``gpu-<uuid>.lock`` that the command itself
+    inherits (its file descriptor is passed on): the claim lasts as long as the command, even if
+    this wrapper is killed. A GPU on which ``nvidia-smi`` lists another process (someone else's
+    job) is skipped; when every GPU is claimed or busy, this waits. The command gets
+    ``CUDA_DEVICE_ORDER=PCI_BUS_ID``, ``CUDA_VISIBLE_DEVICES=<uuid>`` and
+    ``COLORLIB_GPU_LOCK=<lock file>``."""
     gpus = visible_gpus()
     if not gpus or os.environ.get("SLURM_JOB_ID"):
         return subprocess.call(command)
@@ -70,20 +123,38 @@ def run_on_a_gpu(command: list[str], lock_dir: str | os.PathLike | None = None, 
     folder.mkdir(parents=True, exist_ok=True)
     said = False
     while True:
+        busy = busy_uuids()
         for gpu in gpus:
-            handle = open(folder / f"gpu-{gpu}.lock", "w")
+            if gpu in busy:
+                continue
+            lock = folder / f"gpu-{gpu.replace('/', '_')}.lock"
+            fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o666)
             try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
-                handle.close()
+                os.close(fd)
                 continue
             try:
                 print(f"parallel: GPU {gpu} → {' '.join(command[:4])} …", file=sys.stderr, flush=True)
-                return subprocess.call(command, env={**os.environ, "CUDA_VISIBLE_DEVICES": gpu})
+                env = {
+                    **os.environ,
+                    "CUDA_DEVICE_ORDER": "PCI_BUS_ID",
+                    "CUDA_VISIBLE_DEVICES": gpu,
+                    "COLORLIB_GPU_LOCK": str(lock),
+                }
+                with subprocess.Popen(command, env=env, pass_fds=(fd,)) as child:
+                    return child.wait()
             finally:
-                handle.close()  # releases the lock
+                os.close(fd)  # the command's copy keeps the claim until it ends
         if not said:
-            print(f"parallel: all {len(gpus)} GPU(s) busy; waiting", file=sys.stderr, flush=True)
+            others = sum(g in busy for g in gpus)
+            print(
+                f"parallel: all {len(gpus)} GPU(s) busy"
+                + (f" ({others} with other processes)" if others else "")
+                + "; waiting",
+                file=sys.stderr,
+                flush=True,
+            )
             said = True
         time.sleep(poll)
 

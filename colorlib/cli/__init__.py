@@ -21,6 +21,7 @@ from collections.abc import Callable
 
 from colorlib.config import ABLATIONS, GENERATORS, MODES, PROFILES, Config
 from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import check_roots
 
 __all__ = ["main", "verb_parser", "add_config_args", "config_from_args", "HelpFormatter", "VERBS"]
 
@@ -152,6 +153,7 @@ def train(argv: list[str]) -> int:
     args = p.parse_args(argv)
     changes = {k: v for k, v in (("generator", args.generator), ("seed", args.seed)) if v is not None}
     cfg = config_from_args(args, **changes)
+    check_roots(cfg, "run")
     run_dir = module.train(cfg, training_data(cfg), resume=args.resume, continue_changed=args.continue_changed)
     print(f"done: {run_dir}")
     return 0
@@ -182,6 +184,7 @@ def evaluate(argv: list[str]) -> int:
     )
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
+    check_roots(cfg, "results")
     module.evaluate(cfg, args.generators, args.seeds, args.modes, args.n_predictions)
     print(f"wrote {cfg.results_dir / 'metrics.md'}")
     return 0
@@ -194,6 +197,7 @@ def figures(argv: list[str]) -> int:
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = config_from_args(args)
+    check_roots(cfg, "results")
     paths = module.make_figures(cfg)
     for p in paths:
         print(p)

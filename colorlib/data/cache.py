@@ -31,7 +31,7 @@ import numpy as np
 
 from colorlib.config import Config
 from colorlib.data.sources import DataError, folder_fingerprint
-from colorlib.utils.files import atomic_write
+from colorlib.utils.files import atomic_write, printable
 
 __all__ = [
     "FORMAT",
@@ -133,10 +133,12 @@ def write_text(path: Path, text: str) -> None:
 
 
 def manifest_text(rows: list[dict]) -> str:
+    """manifest.csv's text: valid UTF-8 whatever the file names (a non-UTF-8 name's bytes are
+    written ``\\xff``, as :func:`colorlib.data.split.image_identity` names it)."""
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: printable(v) if isinstance(v, str) else v for k, v in row.items()} for row in rows)
     return buffer.getvalue()
 
 

@@ -3,8 +3,10 @@
 Candidates are decoded by a small thread pool (Pillow and urllib release the GIL) in a bounded
 window, and consumed in their seeded order, so the result does not depend on timing. A file
 that cannot be used is skipped with one line ``skipped <file>: <reason>`` and the next
-candidate takes its place; a grayscale photo likewise (``grayscale ... replaced``). The summary
-counts both. Augmentation (the random flip of §5.1) is not baked in: the training loop flips
+candidate takes its place; a grayscale photo likewise (``grayscale ... replaced``), and a picture
+already taken into the other split under another name (``duplicate ...``: same decoded pixels),
+so the same photo is never both trained and tested on. The summary counts all three and lists
+the duplicates. Augmentation (the random flip of §5.1) is not baked in: the training loop flips
 batches on the device, and the test set is never flipped.
 
 A folder's images are split by a per-image hash of their path (:mod:`colorlib.data.split`): the
@@ -19,6 +21,7 @@ reused cache is checked against it and rebuilt, with one line saying so, when it
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import sys
@@ -37,7 +40,7 @@ from colorlib.data.bundled import bundled_candidates
 from colorlib.data.images import ImageError
 from colorlib.data.sources import Candidate, DataError, Decoded, folder_candidates, folder_fingerprint, is_grayscale
 from colorlib.utils.download import DownloadError, DownloadPolicy
-from colorlib.utils.files import atomic_path, shown
+from colorlib.utils.files import atomic_path, check_roots, printable, shown
 from colorlib.utils.log import Progress
 
 __all__ = ["prepare", "summary_line"]
@@ -92,8 +95,14 @@ def _fill(
     skipped: Counter,
     gray: Counter,
     tmp: Path,
+    seen: dict[str, tuple[str, str]],
+    duplicates: list[dict],
 ) -> tuple[np.ndarray, list[dict]]:
-    """Take the first ``n`` usable colour images of ``results`` into a new array at ``tmp``."""
+    """Take the first ``n`` usable colour images of ``results`` into a new array at ``tmp``.
+
+    ``seen`` maps the sha256 of each image taken (its decoded S×S pixels) to (split, file): a
+    picture already in the other split — the same photo under another name — is left out of
+    this one (one line, and a row in ``duplicates``), so no picture is both trained and tested on."""
     array = cache.new_array(tmp, n, cfg.image_size)
     rows: list[dict] = []
     failed_in_a_row = 0
@@ -123,6 +132,17 @@ def _fill(
         if is_grayscale(out.image):
             gray[split] += 1
             report.log(f"grayscale {where}: no colour; replaced by the next image", problem=True)
+            continue
+        digest = hashlib.sha256(np.ascontiguousarray(out.image).data).hexdigest()
+        kept_in, same_as = seen.setdefault(digest, (split, where))
+        if kept_in != split:
+            skipped["duplicate"] += 1
+            duplicates.append({"file": printable(where), "same_as": printable(same_as), "kept_in": kept_in})
+            report.log(
+                f"duplicate {where}: the same picture as {same_as} ({kept_in} split); left out of the "
+                f"{split} split so that it is not in both",
+                problem=True,
+            )
             continue
         array[len(rows)] = out.image
         rows.append(
@@ -191,19 +211,21 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
     damaged = [cache.checksum_problem(cfg, split, done) for split in cache.SPLITS] if done else []
     for problem in filter(None, damaged):  # one line each, then the cache is built again
         print(f"prepare: {problem}; preparing the cache again", file=sys.stderr, flush=True)
-    if done is not None and not any(damaged):
+    if done is not None and not any(damaged):  # a read-only shared cache is fine: nothing is written to it
         if not (cfg.results_dir / "manifest.csv").is_file():
+            check_roots(cfg, "results")
             cache.write_text(
                 cfg.results_dir / "manifest.csv", (cfg.data_dir / "manifest.csv").read_text(encoding="utf-8")
             )
         return {**done, "reused": True}
+    check_roots(cfg, "data", "results")  # both are written: one line now, not after the decoding
     fingerprint = folder_fingerprint(cfg.folder) if cfg.source == "folder" else None  # before reading
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     cache.check_space(cfg.data_dir, cfg.n_train + cfg.n_test, cfg.image_size)
     report = Progress(
         cfg.n_train + cfg.n_test, progress, desc="prepare", unit="img", every=max(100, (cfg.n_train + cfg.n_test) // 10)
     )
-    skipped, gray, rows = Counter(), Counter(), {}
+    skipped, gray, rows, seen, duplicates = Counter(), Counter(), {}, {}, []
     workers = policy.workers if cfg.source == "coco" else min(4, os.cpu_count() or 1)
     start = time.perf_counter()
     with report, contextlib.ExitStack() as written:  # each .npy renamed into place when this ends
@@ -213,7 +235,9 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
             try:
                 for split in ("test", "train"):
                     n = cfg.n_test if split == "test" else cfg.n_train
-                    array, rows[split] = _fill(split, n, streams[split], cfg, report, skipped, gray, tmp[split])
+                    array, rows[split] = _fill(
+                        split, n, streams[split], cfg, report, skipped, gray, tmp[split], seen, duplicates
+                    )
                     cache.flush(array)
                     del array
             finally:
@@ -238,6 +262,7 @@ def prepare(cfg: Config, *, progress: bool | None = None, policy: DownloadPolicy
         "skipped_total": sum(skipped.values()),
         "grayscale_replaced": {"train": gray["train"], "test": gray["test"]},
         "grayscale_replaced_total": sum(gray.values()),
+        "duplicates": duplicates,  # pictures found in both splits, kept in the first only
         "seconds": round(seconds, 3),
         "images_per_s": round(len(rows) / max(seconds, 1e-9), 2),
         "data_dir": str(cfg.data_dir),

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from colorlib.config import Config
 from colorlib.data import cache
 from colorlib.data.sources import Candidate, DataError
+from colorlib.utils.files import printable
 
 __all__ = [
     "position",
@@ -90,8 +91,9 @@ def from_the_back(ordered: Sequence[Candidate], taken: set[str]) -> Iterator[Can
 
 def image_identity(source: str, image_id: str) -> str:
     """``"<source>:<id>"`` of one manifest row; a bundled crop ``<photo>/<split>-region#k`` is
-    its region ``<photo>/<split>-region``."""
-    return f"{source}:{image_id.split('#')[0] if source == 'bundled' else image_id}"
+    its region ``<photo>/<split>-region``. A non-UTF-8 file name's bytes are written ``\\xff``
+    (:func:`colorlib.utils.files.printable`), as manifest.csv holds them."""
+    return printable(f"{source}:{image_id.split('#')[0] if source == 'bundled' else image_id}")
 
 
 def identity_sha256(ids: Iterable[str]) -> str:

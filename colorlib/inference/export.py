@@ -36,7 +36,7 @@ import torch
 from colorlib.checkpoint import EXPORT_FORMAT, data_sha256, export_info, generator_state, safetensors_api
 from colorlib.utils.download import fetch_hashed, hash_in_name
 from colorlib.utils.errors import ColorlibError
-from colorlib.utils.files import DiskFullError, atomic_write, sha256_file
+from colorlib.utils.files import DiskFullError, atomic_write, check_writable_file, sha256_file
 
 __all__ = ["ExportError", "export", "model_card", "resolve_weights"]
 
@@ -91,6 +91,7 @@ def export(source: str | os.PathLike, out: str | os.PathLike, fp16: bool = False
     source, out = Path(source), Path(out)
     if out.suffix.lower() != ".safetensors":
         raise ExportError(f"{out}: --out must end in .safetensors (the model card goes beside it as .md)")
+    check_writable_file(out, "export --out")
     if source.is_dir():
         source = source / "checkpoint.pt"
     state, info = generator_state(source)

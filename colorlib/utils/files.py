@@ -49,6 +49,11 @@ __all__ = [
     "DamagedFileError",
     "recover_sets",
     "append_rows",
+    "UnusablePlaceError",
+    "check_writable_dir",
+    "check_writable_file",
+    "check_roots",
+    "printable",
 ]
 
 _FULL = {errno.ENOSPC: "no space left on device", errno.EDQUOT: "disk quota exceeded"}
@@ -306,6 +311,72 @@ def walk_files(
     return sorted(p for p in found if not under_skip(p)), unlisted
 
 
+# ----------------------------------------------------------------------------- where we can write
+class UnusablePlaceError(ColorlibError, OSError):
+    """A folder (or a file's folder) that cannot be written to: read-only, a file, not creatable."""
+
+
+def _nearest_existing(path: Path) -> Path:
+    while not os.path.lexists(path) and path != path.parent:
+        path = path.parent
+    return path
+
+
+def check_writable_dir(path: str | os.PathLike, what: str) -> None:
+    """Raise :class:`UnusablePlaceError` — one line naming ``what`` (the setting it came from) —
+    when folder ``path`` could not be written to or created: it is a file, lies under a file, or
+    its nearest existing folder refuses a new file (a read-only mount, missing permission). A
+    probe file is created and removed there (root ignores permission bits, not a read-only
+    mount); nothing else is created. Called where each verb starts, before minutes of work."""
+    path = Path(path).expanduser()
+    there = _nearest_existing(path.absolute())
+    fix = "point it at a folder that can be written to"
+    if not there.is_dir():
+        where = "is a file" if there == path.absolute() else f"lies under {there}, which is a file"
+        raise UnusablePlaceError(f"{path}: {what} {where}, not a folder; {fix}")
+    probe = there / f".colorlib-probe-{uuid.uuid4().hex[:8]}"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+        os.unlink(probe)
+        if not os.access(there, os.W_OK | os.X_OK):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+    except OSError as err:
+        made = "cannot be written to" if there == path.absolute() else f"cannot be created in {there}"
+        raise UnusablePlaceError(f"{path}: {what} {made} ({err.strerror or err}); {fix}") from None
+
+
+def check_writable_file(path: str | os.PathLike, what: str) -> None:
+    """Like :func:`check_writable_dir` for a file to be written: ``path`` must not be a folder and
+    its folder must be writable (or creatable)."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise UnusablePlaceError(f"{path}: {what} is a folder, not a file; name a file there instead")
+    check_writable_dir(path.absolute().parent, f"{what}'s folder")
+
+
+# where each root comes from: the field, its own variable, COLORLIB_HOME, the checkout's folder
+_ROOT_ENV = {"data": "COLORLIB_DATA", "run": "COLORLIB_RUNS", "results": "COLORLIB_RESULTS"}
+
+
+def root_setting(kind: str, value: str) -> str:
+    """How the user set the ``kind`` ("data" | "run" | "results") root, for a message."""
+    if value:
+        return f"{kind}_root={value}"
+    env = _ROOT_ENV[kind]
+    if os.environ.get(env):
+        return f"{kind}_root (${env})"
+    if os.environ.get("COLORLIB_HOME"):
+        return f"{kind}_root (under $COLORLIB_HOME)"
+    return f"{kind}_root (default)"
+
+
+def check_roots(cfg, *kinds: str) -> None:
+    """:func:`check_writable_dir` on ``cfg``'s ``data_dir`` / ``run_dir`` / ``results_dir`` for
+    each of ``kinds`` ("data", "run", "results"), naming the setting each came from."""
+    for kind in kinds:
+        check_writable_dir(getattr(cfg, f"{kind}_dir"), root_setting(kind, getattr(cfg, f"{kind}_root")))
+
+
 # ----------------------------------------------------------------------------- showing paths
 def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, rows: list[list]) -> Path:
     """Add ``rows`` (numbered ``first``, ``first`` + 1, … in the first column) to the CSV file
@@ -321,6 +392,16 @@ def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, ro
             f.write(new)
         return path
     return atomic_write(path, head + "".join(line for line in old if int(line.split(",", 1)[0]) < first) + new)
+
+
+def printable(text: str) -> str:
+    """``text`` with the undecodable bytes of a non-UTF-8 file name (surrogate escapes) written as
+    ``\\xff``: valid UTF-8 for files people and other programs read (a manifest), one for one."""
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def project_root() -> Path:
