@@ -13,11 +13,9 @@ prints as one line. The per-photo pipeline is :class:`colorlib.inference.coloriz
 
 from __future__ import annotations
 
-import errno
 import itertools
 import os
 import re
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,7 +23,7 @@ from colorlib.data.images import DEFAULT_MAX_PIXELS, ImageError
 from colorlib.inference.colorizer import JPEG_SUFFIXES, Colorizer, is_own_output, load_colorizer, side_name
 from colorlib.inference.inputs import collect_inputs
 from colorlib.utils.errors import ColorlibError
-from colorlib.utils.files import entry_problem
+from colorlib.utils.files import entry_problem, write_problem
 from colorlib.utils.log import Progress, log
 
 __all__ = [
@@ -144,16 +142,9 @@ def check_out_dir(out_dir: Path) -> None:
         raise ColorizeError(f"{out_dir}: --out exists and is not a folder")
     if not out_dir.is_dir():
         return  # created once the model is loaded
-    probe = out_dir / f".colorize-probe-{uuid.uuid4().hex[:8]}"
-    try:
-        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
-        os.unlink(probe)
-        if not os.access(out_dir, os.W_OK | os.X_OK):
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
-    except OSError as err:
-        raise ColorizeError(
-            f"{out_dir}: cannot write to the --out folder ({err.strerror}); choose another --out"
-        ) from None
+    problem = write_problem(out_dir)
+    if problem is not None:
+        raise ColorizeError(f"{out_dir}: cannot write to the --out folder ({problem}); choose another --out")
 
 
 @dataclass

@@ -52,6 +52,7 @@ __all__ = [
     "UnusablePlaceError",
     "check_writable_dir",
     "check_writable_file",
+    "write_problem",
     "check_roots",
     "printable",
 ]
@@ -334,15 +335,24 @@ def check_writable_dir(path: str | os.PathLike, what: str) -> None:
     if not there.is_dir():
         where = "is a file" if there == path.absolute() else f"lies under {there}, which is a file"
         raise UnusablePlaceError(f"{path}: {what} {where}, not a folder; {fix}")
-    probe = there / f".colorlib-probe-{uuid.uuid4().hex[:8]}"
+    problem = write_problem(there)
+    if problem is not None:
+        made = "cannot be written to" if there == path.absolute() else f"cannot be created in {there}"
+        raise UnusablePlaceError(f"{path}: {what} {made} ({problem}); {fix}")
+
+
+def write_problem(folder: str | os.PathLike) -> str | None:
+    """Why no new file can be made in the existing ``folder`` (the OS's words), or None: a probe
+    file is created and removed (root ignores permission bits, not a read-only mount)."""
+    probe = Path(folder) / f".colorlib-probe-{uuid.uuid4().hex[:8]}"
     try:
         os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         os.unlink(probe)
-        if not os.access(there, os.W_OK | os.X_OK):
+        if not os.access(folder, os.W_OK | os.X_OK):
             raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
     except OSError as err:
-        made = "cannot be written to" if there == path.absolute() else f"cannot be created in {there}"
-        raise UnusablePlaceError(f"{path}: {what} {made} ({err.strerror or err}); {fix}") from None
+        return str(err.strerror or err)
+    return None
 
 
 def check_writable_file(path: str | os.PathLike, what: str) -> None:
