@@ -45,7 +45,7 @@ PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar 
 # runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m tools.parallel gpu --
 
-.PHONY: help setup gpu-wheels lock tensorboard test lint unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
+.PHONY: adopt-notebooks help setup gpu-wheels lock tensorboard test lint unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -130,6 +130,9 @@ endef
 $(eval $(call study,demo))
 $(eval $(call study,paper))
 $(eval $(call study,smoke))
+
+adopt-notebooks: setup  ## after make demo: the committed notebooks take its outputs (tools/adopt_notebooks.py)
+	$(PY) -m tools.adopt_notebooks --results $(RESULTS)/demo/notebooks
 
 demo: setup $(STUDYdemo)  ## the whole study on the bundled photos, CPU (≤ 15 min)
 	@echo "demo done: $(RESULTS)/demo/ (metrics.md, claims.md, figures, executed notebooks)"
