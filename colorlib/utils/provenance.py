@@ -27,8 +27,8 @@ __all__ = ["git_state", "file_sha256", "collect", "summary_lines"]
 
 # What computes the results: a results folder records the last commit that changed these, so
 # committing the record itself (results/, notebook outputs, README) does not make it stale.
-CODE_PATHS = ("colorlib", "Makefile", "pyproject.toml", "requirements.lock")
-CHECKOUT = Path(__file__).resolve().parent.parent  # the source tree this code runs from
+CODE_PATHS = ("colorlib", "tools", "Makefile", "pyproject.toml", "requirements.lock")
+CHECKOUT = Path(__file__).resolve().parents[2]  # the source tree this code runs from (colorlib/utils/ → ../..)
 
 
 def git_state(folder: str | Path) -> dict:
