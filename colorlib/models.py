@@ -146,7 +146,7 @@ class ResNet18Encoder(nn.Module):
     def __init__(self):
         super().__init__()
         # Imported here, not at the top: the U-Net needs no torchvision, so colorizing with it
-        # does not load torchvision (≈ 0.2 GB of resident memory; tests/test_colorize_memory.py).
+        # does not load torchvision (≈ 0.2 GB of resident memory; tests/inference/test_colorize_memory.py).
         from torchvision.models import resnet18
 
         net = resnet18(weights=None)

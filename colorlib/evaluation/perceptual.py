@@ -142,7 +142,7 @@ def fid_from_features(f1: np.ndarray, f2: np.ndarray) -> float:
     Σ1Σ2 has the nonzero eigenvalues of (A1ᵀA2)(A1ᵀA2)ᵀ, so Tr((Σ1Σ2)^½) is the nuclear norm
     of A1ᵀA2 — no D×D matrix square root, no singular-matrix trouble when N < D. Where its
     square root is well defined, ``pytorch_fid.fid_score.calculate_frechet_distance`` gives the
-    same number (tests/test_fid_lpips.py); for N < D it can fail or add ε to the diagonals.
+    same number (tests/evaluation/test_fid_lpips.py); for N < D it can fail or add ε to the diagonals.
     """
     f1, f2 = np.asarray(f1, dtype=np.float64), np.asarray(f2, dtype=np.float64)
     if f1.ndim != 2 or f2.ndim != 2 or f1.shape[1] != f2.shape[1] or min(len(f1), len(f2)) < 2:

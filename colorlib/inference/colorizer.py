@@ -17,9 +17,9 @@ full-resolution lightness):
 A colour input is colorized from its L* alone. The full-resolution steps run in row stripes
 (L* needs only the luminance Y: :func:`colorlib.lab.luminance_from_uint8` and
 :func:`colorlib.lab.uint8_from_luminance_ab`, which match :func:`colorlib.lab.uint8_from_lab` to
-±1 level — see ``tests/test_colorize.py``), each read from the decoded photo and, in
+±1 level — see ``tests/inference/test_colorize.py``), each read from the decoded photo and, in
 :meth:`Colorizer.colorize_file`, written back into it: a 12 MP photo holds one full-size image in
-memory, and the U-Net needs no torchvision (``tests/test_colorize_memory.py``;
+memory, and the U-Net needs no torchvision (``tests/inference/test_colorize_memory.py``;
 ``benchmarks/bench_colorize_memory.py`` measures the whole process).
 
 Dropout: the paper, like pix2pix, keeps dropout on at test time (§4.2) as the generator's only

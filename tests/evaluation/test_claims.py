@@ -216,3 +216,18 @@ def test_record_band_from_repeats_and_check(tmp_path):
     ok, line = claims.check(tmp_path, "demo")
     assert ok is False and "ResNet 0.1200 vs 0.1121 (+0.0079, band ±0.0059)" in line
     assert claims.check(tmp_path / "nowhere", "demo")[0] is None
+
+
+def test_curve_shapes_of_the_demo_are_not_comparable_but_say_what_was_measured():
+    """Claims 2–4 are about 300 epochs on COCO: on the demo (18 CPU epochs on 64 crops) a curve
+    that would contradict the paper is reported as not comparable, with the measured verdict in
+    its reason; on the paper profile the verdict stands."""
+    n = 60
+    slow = history(np.full(n, 0.6), np.full(n, 0.9), np.linspace(0.2, 0.1, n))  # L1 improves linearly
+    df = per_image({"unet": [0.09], "resnet": [0.095]})
+    counts = ({"fig10": 1}, {"fig10": 1})
+    demo = {c.key: c for c in claims.build_claims(df, {"unet-seed0": slow}, "demo", counts=counts)}
+    paper = {c.key: c for c in claims.build_claims(df, {"unet-seed0": slow}, "paper", counts=counts)}
+    assert paper[3].verdict == CONTRADICTED
+    assert demo[3].verdict == NOT_COMPARABLE and demo[3].reason.endswith(paper[3].reason)
+    assert CONTRADICTED in demo[3].reason
