@@ -357,7 +357,7 @@ def resume_training(
     if total < ck["epoch"]:
         raise RunChangedError(
             f"{run_dir} has trained {ck['epoch']} epochs already; epochs={cfg.epochs} "
-            f"(+ l1_pretrain_epochs={cfg.l1_pretrain_epochs}) would undo none of them: "
+            f"(+ l1_pretrain_epochs={cfg.l1_pretrain_epochs}) is fewer, and a run is never shortened: "
             f"ask for at least {ck['epoch']}"
         )
     step.load_state_dict(ck)

@@ -84,6 +84,7 @@ def test_unavailable_weights_raise_and_say_how(closed_port, monkeypatch, tmp_pat
     name = "resnet18-f37072fd.pth"
     monkeypatch.setenv("COLORLIB_RESNET18_URL", f"http://127.0.0.1:{closed_port}/{name}")
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.setattr("colorlib.utils.download.time.sleep", lambda s: None)  # the retries, without their wait
     with pytest.raises(PretrainedWeightsError) as err:
         build_generator("resnet", pretrained="imagenet")
     message = str(err.value)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import http.client
 import os
+import socket
 import time
 import urllib.error
 import urllib.parse
@@ -167,6 +168,11 @@ def _attempt(url: str, part: Path, timeout: float, max_bytes: int | None = None)
     except TimeoutError:
         raise _Retry(f"no data for {timeout:g} s (timeout)") from None
     except urllib.error.URLError as err:
+        if isinstance(err.reason, socket.gaierror) and err.reason.errno == socket.EAI_NONAME:
+            part.unlink(missing_ok=True)  # no such host (no network, a typo): retrying cannot help
+            raise DownloadError(
+                f"{url}: unknown host ({err.reason.strerror}); check the address or the network"
+            ) from None
         raise _Retry(f"{err.reason}") from None
     except DownloadError:
         part.unlink(missing_ok=True)

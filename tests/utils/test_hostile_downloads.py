@@ -142,3 +142,15 @@ def test_a_stalled_weights_server_times_out(tmp_path):
     finally:
         listener.close()
     assert not list(tmp_path.iterdir())
+
+
+def test_an_unknown_host_is_not_retried(tmp_path, monkeypatch):
+    """A name that does not resolve (no network, a typo) fails at once in one line: retrying it
+    with back-off only made an offline demo wait (the ImageNet weights: 7 s)."""
+    from colorlib.utils.download import DownloadError, DownloadPolicy, fetch
+
+    slept = []
+    monkeypatch.setattr("colorlib.utils.download.time.sleep", slept.append)
+    with pytest.raises(DownloadError, match="unknown host") as err:
+        fetch("http://no-such-host.invalid/x.bin", tmp_path / "x.bin", DownloadPolicy(retries=3))
+    assert slept == [] and "\n" not in str(err.value) and not list(tmp_path.iterdir())
