@@ -49,7 +49,7 @@ def peak_mb(cmd: list[str]) -> float:
 
 def smoke_checkpoint(generator: str, root: Path) -> Path:
     from colorlib.config import Config
-    from colorlib.data import prepare
+    from colorlib.data import prepare, training_data
     from colorlib.train import train
 
     cfg = Config.from_profile(
@@ -60,7 +60,7 @@ def smoke_checkpoint(generator: str, root: Path) -> Path:
         results_root=str(root / "results"),
     )
     prepare(cfg, progress=False)
-    train(cfg, progress=False)
+    train(cfg, training_data(cfg), progress=False)
     return cfg.run_dir / "checkpoint.pt"
 
 

@@ -1,6 +1,6 @@
 """Which training-step path is fastest on this CPU, and is it the default? (issue: CPU fast path)
 
-    .venv/bin/python benchmarks/bench_cpu_paths.py [--steps 5] [--batch 4] [--compile]
+    .venv/bin/python -m benchmarks.bench_cpu_paths [--steps 5] [--batch 4] [--compile]   (from the checkout: it uses tools/)
 
 Times the exact training step (colorlib.step.GanStep, via tools.bench) for U-Net and ResNet
 in fp32, fp32 + channels-last, bf16 autocast, bf16 + channels-last (and, with --compile, bf16 +
