@@ -34,3 +34,17 @@ def test_no_committed_file_holds_an_absolute_path_of_a_machine():
         text = data.decode("utf-8", errors="replace")
         found += [f"{name}:{text.count(chr(10), 0, m.start()) + 1}: {m.group(0)}" for m in _MACHINE.finditer(text)]
     assert not found, "absolute machine paths in committed files:\n" + "\n".join(found[:20])
+
+
+def test_committed_notebooks_are_light():
+    """Figures go to results/ and notebooks link them (``plots.show``): no image is stored in a
+    committed notebook's outputs, and each stays small enough to read in a diff."""
+    import json
+
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        images = [
+            k for c in nb["cells"] for o in c.get("outputs", []) for k in o.get("data", {}) if k.startswith("image/")
+        ]
+        assert not images, f"{path.name}: {len(images)} image output(s); save the figure and display(plots.show(path))"
+        assert path.stat().st_size < 300_000, f"{path.name}: {path.stat().st_size // 1000} KB"

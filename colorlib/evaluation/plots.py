@@ -30,7 +30,7 @@ __all__ = [
     "fig_colour_emerging",
     "emerging_rows",
     "save_figure",
-    "preview",
+    "show",
 ]
 
 DPI = 150
@@ -57,18 +57,17 @@ def save_figure(fig, path: str | Path, dpi: int = DPI) -> Path:
     return atomic_write(path, buf.getvalue())
 
 
-def preview(path: str | Path, width: int = 720) -> bytes:
-    """A light JPEG of a saved figure, ``width`` pixels wide, for embedding in a notebook
-    (the full-size PNG stays in results/): ``display(Image(data=figures.preview(p)))``."""
-    from PIL import Image
+def show(path: str | Path):
+    """A saved figure in a notebook, as a Markdown image linking its file in results/ (relative
+    to the checkout's ``notebooks/``): the committed notebooks stay light, the figure is shown at
+    its full resolution, and no absolute path is written. ``display(plots.show(p))``."""
+    import os
 
-    with Image.open(path) as img:
-        img = img.convert("RGB")
-        if img.width > width:
-            img = img.resize((width, round(img.height * width / img.width)), Image.Resampling.LANCZOS)
-        buf = io.BytesIO()
-        img.save(buf, format="JPEG", quality=85)
-    return buf.getvalue()
+    from IPython.display import Markdown
+
+    notebooks = Path(__file__).resolve().parents[2] / "notebooks"
+    rel = Path(os.path.relpath(Path(path).resolve(), notebooks)).as_posix()
+    return Markdown(f"![{Path(path).stem}]({rel})")
 
 
 def _axis_cmap(axis: int, limit: float, name: str):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -277,20 +279,18 @@ def test_unusable_result_files_are_named_and_the_rest_is_drawn(tmp_path, capsys)
         figures.make_figures(cfg)
 
 
-def test_preview_is_a_small_jpeg_of_the_figure(tmp_path):
-    import io
+def test_show_links_the_saved_figure_relative_to_the_notebooks(tmp_path):
+    """A notebook shows a figure as a Markdown link to its file (the notebook stays light): the
+    link resolves, from the checkout's notebooks/, to the file, and holds no absolute path."""
+    from colorlib.evaluation.plots import fig5_lab_channels, save_figure, show
 
-    from PIL import Image
-
-    from colorlib.evaluation.plots import fig5_lab_channels, preview, save_figure
-
-    photo = np.random.default_rng(0).integers(0, 256, (256, 256, 3), dtype=np.uint8)
+    photo = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
     png = save_figure(fig5_lab_channels(photo), tmp_path / "fig5.png")
-    data = preview(png, width=400)
-    with Image.open(io.BytesIO(data)) as small, Image.open(png) as full:
-        assert small.format == "JPEG" and small.width == 400
-        assert abs(small.height / small.width - full.height / full.width) < 0.01  # aspect kept
-    assert len(data) < png.stat().st_size / 3
+    text = show(png).data
+    link = text[text.index("](") + 2 : -1]
+    notebooks = Path(figures.__file__).resolve().parents[2] / "notebooks"
+    assert text.startswith("![fig5](") and not Path(link).is_absolute()
+    assert (notebooks / link).resolve() == png.resolve()
 
 
 def test_figures_verb_fails_when_it_drew_nothing(tmp_path, capsys):
