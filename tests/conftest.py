@@ -175,3 +175,27 @@ def resnet18_weights(tmp_path_factory) -> WeightsFile:
     path = folder / f"resnet18-{sha[:8]}.pth"
     tmp.rename(path)
     return WeightsFile(path, state)
+
+
+@pytest.fixture(scope="session")
+def unet_checkpoint(tmp_path_factory):
+    """An untrained U-Net saved as a colorlib checkpoint (seed 0): (path, the model in eval mode)."""
+    from colorlib.checkpoint import FORMAT, atomic_save
+    from colorlib.config import Config
+    from colorlib.models import build_generator
+
+    torch.manual_seed(0)
+    model = build_generator("unet")
+    path = tmp_path_factory.mktemp("unet") / "checkpoint.pt"
+    atomic_save(
+        {
+            "format": FORMAT,
+            "generator": "unet",
+            "G": model.state_dict(),
+            "config": Config.from_profile("smoke").to_dict(),
+            "epoch": 0,
+            "iteration": 0,
+        },
+        path,
+    )
+    return path, model.eval()

@@ -10,33 +10,10 @@ import textwrap
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
-from colorlib.checkpoint import FORMAT, atomic_save
-from colorlib.config import Config
 from colorlib.inference import colorizer as colorizer_module
 from colorlib.inference.colorizer import Colorizer
-from colorlib.models import build_generator
-
-
-@pytest.fixture(scope="module")
-def unet_checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    model = build_generator("unet")
-    path = tmp_path_factory.mktemp("unet") / "checkpoint.pt"
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": "unet",
-            "G": model.state_dict(),
-            "config": Config.from_profile("smoke").to_dict(),
-            "epoch": 0,
-            "iteration": 0,
-        },
-        path,
-    )
-    return path, model.eval()
 
 
 @pytest.mark.parametrize("size", [(1_000_000, 1), (1, 1_000_000)])
