@@ -38,8 +38,9 @@ FIRST_SEED := $(firstword $(SEEDS))
 # where the executed notebooks go (the rehearsal points it elsewhere)
 RESULTS   ?= results
 OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(SET))
-# (ipykernel warns on every start that papermill's local TCP kernel is unencrypted: not news.)
-PAPERMILL  = $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)" \
+# (ipykernel warns on every start that papermill's local TCP kernel is unencrypted: not news;
+# COLORLIB_STATIC=1: no frontend draws widgets here, so notebook 2's explorer saves a static figure.)
+PAPERMILL  = env COLORLIB_STATIC=1 $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)" \
              2> >(grep --line-buffered -v "Kernel is running over TCP without encryption" >&2)
 # A training claims one free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it
 # runs as it is. make's job server (-j K) decides how many run at once.
@@ -94,11 +95,14 @@ lint: setup  ## ruff (lint + format check) and the import-linter contract of the
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 	$(PY) -c "import sys; from importlinter.cli import lint_imports_command; sys.exit(lint_imports_command())"
+# The unit tests in TEST_JOBS worker processes (pytest-xdist; at most 4), one thread each; the
+# tests marked slow start first (tests/conftest.py). TEST_JOBS=0: in this process, serially.
+TEST_JOBS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); [ $$n -gt 4 ] && n=4; echo $$n)
 unit-test: setup
-	$(PY) -m pytest -q tests
+	OMP_NUM_THREADS=1 $(PY) -m pytest -q -n $(TEST_JOBS) --dist worksteal tests
 nbval: setup
 	rm -rf build/nbval && mkdir -p build/nbval
-	COLORLIB_PROFILE=smoke COLORLIB_HOME=$(CURDIR)/build/nbval \
+	COLORLIB_PROFILE=smoke COLORLIB_HOME=$(CURDIR)/build/nbval COLORLIB_STATIC=1 \
 	  $(PY) -m pytest -q --nbval-lax -p no:cacheprovider notebooks/
 
 # ---- the study: one executed notebook per step, each a file target ------------------------

@@ -25,6 +25,12 @@ import pytest
 import torch
 
 
+def pytest_collection_modifyitems(items) -> None:
+    """The tests marked ``slow`` run first: under ``make test``'s workers (pytest-xdist) the
+    long ones start at once instead of holding up the end of the run."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 def interruptible() -> None:
     """``preexec_fn`` for a child that a test interrupts with SIGINT: a shell that starts
     ``make test`` in the background (``make test &``) makes its children ignore SIGINT, and

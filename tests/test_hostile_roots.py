@@ -116,6 +116,7 @@ def test_bench_json_to_an_unusable_path_is_one_line_before_timing(tmp_path, caps
     assert line.startswith("tools.bench:") and "--json" in line
 
 
+@pytest.mark.slow
 def test_python_m_tools_bench_runs(tmp_path):
     import subprocess
     import sys

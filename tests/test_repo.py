@@ -48,3 +48,35 @@ def test_committed_notebooks_are_light():
         ]
         assert not images, f"{path.name}: {len(images)} image output(s); save the figure and display(plots.show(path))"
         assert path.stat().st_size < 300_000, f"{path.name}: {path.stat().st_size // 1000} KB"
+
+
+def test_figures_the_committed_notebooks_show_exist_and_are_readable_on_screen():
+    """Every figure a committed notebook links (``plots.show``) is in the repository, and its
+    smallest title, label or legend is at least MIN_TEXT_PX tall in JupyterLab at 100 % zoom
+    (``plots.png_bytes`` stamps that size into each PNG it writes)."""
+    import json
+
+    from PIL import Image
+
+    from colorlib.evaluation.plots import MIN_TEXT_PX, TEXT_PX_KEY
+
+    link = re.compile(r"!\[[^\]]*\]\(([^)\s]+\.png)\)")
+    shown = set()
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        for cell in nb["cells"]:
+            for out in cell.get("outputs", []):
+                text = "".join(out.get("data", {}).get("text/markdown", []))
+                shown |= {(path.name, m) for m in link.findall(text)}
+    assert shown, "no figure links in the committed notebooks"
+    problems = []
+    for notebook, rel in sorted(shown):
+        png = (ROOT / "notebooks" / rel).resolve()
+        if not png.is_file():
+            problems.append(f"{notebook}: {rel} is missing")
+            continue
+        with Image.open(png) as img:
+            px = img.text.get(TEXT_PX_KEY)
+        if px is None or float(px) < MIN_TEXT_PX:
+            problems.append(f"{notebook}: {rel}: smallest text {px} px on screen (< {MIN_TEXT_PX})")
+    assert not problems, "\n".join(problems)

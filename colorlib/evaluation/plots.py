@@ -26,14 +26,26 @@ __all__ = [
     "fig_losses",
     "fig_iteration_losses",
     "fig_patch_map",
+    "fig_explore",
     "fig_l1_per_image",
     "fig_colour_emerging",
     "emerging_rows",
     "save_figure",
+    "png_bytes",
+    "smallest_text_px",
+    "NOTEBOOK_WIDTH_PX",
+    "MIN_TEXT_PX",
     "show",
 ]
 
 DPI = 150
+# The width in CSS pixels of a notebook's output area in JupyterLab 4.6 in a 1366×768 browser
+# window (the most common laptop screen) at 100 % zoom, in its default layout (file browser
+# open): a wider figure is scaled down to it. Measured on a headless-Chromium screenshot of
+# JupyterLab (python -m tools.screenshots): cells span x = 378…1312.
+NOTEBOOK_WIDTH_PX = 930
+MIN_TEXT_PX = 9  # every title, label and legend at least this tall on screen
+TEXT_PX_KEY = "colorlib:smallest-text-px"
 PHOTO_PIXELS = 1.5e6  # photo pixels a figure of many photos shows at most (its PNG stays ≲ 3 MB)
 
 
@@ -43,18 +55,39 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def save_figure(fig, path: str | Path, dpi: int = DPI) -> Path:
-    """Render ``fig`` to an RGB PNG (Agg; no alpha channel: ~12% smaller) and write it atomically to ``path``."""
+def smallest_text_px(fig, dpi: int = DPI, shown_width: int = NOTEBOOK_WIDTH_PX) -> float:
+    """The height in screen pixels of the smallest text drawn in ``fig`` (titles, labels, tick
+    labels, legends: font size × dpi / 72) when its PNG at ``dpi`` is shown in a notebook
+    ``shown_width`` pixels wide at 100 % zoom (a wider image is scaled down to fit); inf if none."""
+    from matplotlib.text import Text
+
+    fig.canvas.draw()  # lays out tick labels and legends
+    scale = min(1.0, shown_width / (fig.get_size_inches()[0] * dpi))
+    sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
+    return min(sizes, default=float("inf")) * dpi / 72 * scale
+
+
+def png_bytes(fig, dpi: int = DPI) -> bytes:
+    """``fig`` rendered to an RGB PNG (Agg; no alpha channel: ~12% smaller), carrying its
+    :func:`smallest_text_px` as the text chunk ``colorlib:smallest-text-px`` (tests/test_repo.py
+    reads it back from the figures the committed notebooks show)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from PIL import Image
+    from PIL import Image, PngImagePlugin
 
     FigureCanvasAgg(fig)
     rgba = io.BytesIO()
     fig.savefig(rgba, format="png", dpi=dpi, facecolor="white")
+    info = PngImagePlugin.PngInfo()
+    info.add_text(TEXT_PX_KEY, f"{smallest_text_px(fig, dpi):.1f}")
     buf = io.BytesIO()
     with Image.open(rgba) as img:
-        img.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi))
-    return atomic_write(path, buf.getvalue())
+        img.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi), pnginfo=info)
+    return buf.getvalue()
+
+
+def save_figure(fig, path: str | Path, dpi: int = DPI) -> Path:
+    """Render ``fig`` to an RGB PNG (:func:`png_bytes`) and write it atomically to ``path``."""
+    return atomic_write(path, png_bytes(fig, dpi))
 
 
 def show(path: str | Path):
@@ -86,7 +119,7 @@ def fig5_lab_channels(image: np.ndarray):
     lab = rgb_to_lab(rgb)[0].numpy()
     scaled = ((normalize_lab(rgb_to_lab(rgb))[0].permute(1, 2, 0).numpy() + 1.0) / 2.0).clip(0, 1)
     limit = float(max(np.percentile(np.abs(lab[1:]), 99.5), 10.0))
-    fig = _figure(15, 3.6)
+    fig = _figure(12, 3.1)  # 1,800 px: shown ≈ half size in a notebook, its text still ≥ 11 px
     axes = fig.subplots(1, 5)
     panels = [
         (image, "Original (sRGB)", None, None),
@@ -97,11 +130,13 @@ def fig5_lab_channels(image: np.ndarray):
     ]
     for ax, (data, title, cmap, lim) in zip(axes, panels):
         im = ax.imshow(data, cmap=cmap, vmin=lim[0] if lim else None, vmax=lim[1] if lim else None)
-        ax.set_title(title, fontsize=10)
+        ax.set_title(title, fontsize=11)
         ax.set_axis_off()
         if cmap is not None:
-            fig.colorbar(im, ax=ax, shrink=0.8)
-    fig.suptitle("Fig. 5 — the CIELAB channels of a test image (the networks see L*/50 − 1 and a*, b* / 110)")
+            fig.colorbar(im, ax=ax, shrink=0.8).ax.tick_params(labelsize=11)
+    fig.suptitle(
+        "Fig. 5 — the CIELAB channels of a test image (the networks see L*/50 − 1 and a*, b* / 110)", fontsize=13
+    )
     return fig
 
 
@@ -239,6 +274,36 @@ def fig_patch_map(panels: list[tuple[str, np.ndarray, np.ndarray]], alpha: float
         _no_ticks(ax)
     bar = fig.colorbar(im, ax=list(axes), shrink=0.8)
     bar.set_label("D: P(real) per patch", fontsize=10)
+    return fig
+
+
+def fig_explore(truth: np.ndarray, rows: list[tuple[int, np.ndarray, np.ndarray]], title: str = ""):
+    """One held-out image through training: a row per epoch of ``rows`` [(epoch, G's colours
+    uint8 H×W×3 at that epoch, D's logits h×w on them)] — the input's L*, G's colours, D's
+    patch map over them (P(real), as :func:`fig_patch_map`) — and the truth (``truth``, uint8
+    H×W×3) at the end of each row."""
+    if not rows:
+        raise ValueError("fig_explore: no epochs")
+    fig = _figure(4 * 2.5 + 1.0, 2.75 * len(rows) + (0.45 if title else 0.1))
+    axes = fig.subplots(len(rows), 4, squeeze=False)
+    gray = _gray(truth[None])[0]
+    im = None
+    for (epoch, colours, logits), ax in zip(rows, axes):
+        prob = 1 / (1 + np.exp(-np.asarray(logits, dtype=float)))
+        h, w = colours.shape[:2]
+        ax[0].imshow(gray)
+        ax[1].imshow(colours)
+        ax[2].imshow(colours)
+        im = ax[2].imshow(prob, cmap="RdYlGn", vmin=0, vmax=1, alpha=0.55, extent=(0, w, h, 0), interpolation="nearest")
+        ax[3].imshow(truth)
+        titles = ("input (L*)", f"G after epoch {epoch}", f"D: mean P(real) = {prob.mean():.2f}", "truth")
+        for a, text in zip(ax, titles):
+            a.set_title(text, fontsize=11)
+            _no_ticks(a)
+    bar = fig.colorbar(im, ax=list(axes[:, 2]), shrink=0.8)
+    bar.set_label("D: P(real) per patch", fontsize=10)
+    if title:
+        fig.suptitle(title, fontsize=12)
     return fig
 
 

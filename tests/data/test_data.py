@@ -381,8 +381,9 @@ def test_ctrl_c_mid_run_is_one_line_and_keeps_the_old_cache(tmp_path):
         [*common, "--set", "n_train=100000"], stderr=subprocess.PIPE, text=True, preexec_fn=interruptible
     )
     deadline = time.monotonic() + 30
-    while not (data / ".train.npy.tmp").exists() and proc.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.02)
+    while not list(data.glob(".train.npy.*.tmp")) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)  # the split's temporary file (utils.files.atomic_path) is being filled
+    assert proc.poll() is None and list(data.glob(".train.npy.*.tmp")), "prepare never started filling the split"
     proc.send_signal(signal.SIGINT)
     _, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err

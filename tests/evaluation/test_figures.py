@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -70,6 +71,25 @@ def _per_image(n: int) -> pd.DataFrame:
 
 def _titles(fig) -> list[str]:
     return [ax.get_title() for ax in fig.axes if ax.get_title()]
+
+
+def test_smallest_text_on_screen_counts_font_dpi_and_scaling_down():
+    def fig(width, label_pt):
+        f = plots._figure(width, 3)
+        ax = f.subplots()
+        ax.plot([0, 1])
+        ax.set_title("title", fontsize=12)
+        ax.set_xlabel("x", fontsize=label_pt)
+        return f
+
+    # 10-pt labels (tick labels too) at 150 dpi: 10 × 150 / 72 = 20.8 px; 6 inches (900 px) fit the notebook
+    assert plots.smallest_text_px(fig(6, 10)) == pytest.approx(10 * 150 / 72)
+    assert plots.smallest_text_px(fig(6, 4)) < plots.MIN_TEXT_PX  # a 4-pt label
+    # 20 inches = 3,000 px, shown 930 px wide: 20.8 px × 930 / 3000 = 6.5 px
+    assert plots.smallest_text_px(fig(20, 10)) == pytest.approx(10 * 150 / 72 * 930 / 3000)
+    assert plots.smallest_text_px(fig(20, 10)) < plots.MIN_TEXT_PX
+    with Image.open(io.BytesIO(plots.png_bytes(fig(20, 10)))) as im:
+        assert float(im.text[plots.TEXT_PX_KEY]) == pytest.approx(6.5, abs=0.05)  # stamped in the PNG
 
 
 def test_fig5_has_the_paper_panels():
@@ -241,6 +261,7 @@ def test_make_figures_writes_everything_whose_inputs_exist(tmp_path, capsys, mon
             assert im.format == "PNG" and im.size[0] > 300 and im.size[1] > 200
             assert round(im.info["dpi"][0]) >= 150 and (out / name).stat().st_size < 3e6
             assert np.asarray(im.convert("L")).std() > 5  # not a blank canvas
+            assert float(im.text[plots.TEXT_PX_KEY]) >= plots.MIN_TEXT_PX, name  # readable in a notebook
     [(original, preds, l1, labels)] = drawn  # one row per photo: coffee#1 is another crop of test 0's photo
     # rows best first by the U-Net's L1, each labelled with its rank (the stated rule)
     assert labels == ["test 0: coffee\n(best by U-Net L1)", "test 1: ihc\n(worst by U-Net L1)"]

@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 from datetime import datetime
 from pathlib import Path
 
@@ -21,10 +22,13 @@ ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(shutil.which("make") is None, reason="make is not installed")]
 
 
+def _clean_env() -> dict:
+    """This process's environment without COLORLIB_* (the caller's profile or roots must not leak in)."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("COLORLIB_")}
+
+
 def _make(*args: str, env: dict | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
-    env = {**os.environ, **(env or {})}
-    for key in [k for k in env if k.startswith("COLORLIB_") and k != "COLORLIB_HOME"]:
-        env.pop(key)  # the caller's profile or roots must not leak in
+    env = {**_clean_env(), **(env or {})}
     return subprocess.run(["make", "-C", str(ROOT), *args], capture_output=True, text=True, env=env, timeout=timeout)
 
 
@@ -74,20 +78,26 @@ def _window(notebook: Path) -> tuple[datetime, datetime]:
 
 def test_two_trainings_at_once_equal_one_after_the_other(tmp_path):
     """`make -j 2` runs two independent trainings at the same time (their notebooks' run times
-    overlap) and they end with exactly the weights and optimizer states of a sequential run."""
+    overlap) and they end with exactly the weights and optimizer states of a sequential run (the
+    same trainings by `python -m colorlib train`, one after the other, in another home)."""
     states = {}
     for jobs in ("1", "2"):
         home = tmp_path / f"j{jobs}"
-        env = {"COLORLIB_HOME": str(home), "OMP_NUM_THREADS": "1"}
-        targets = [str(home / "smoke" / "notebooks" / f"02_train_unet-seed{s}.ipynb") for s in (0, 1)]
-        out = _make(f"-j{jobs}", f"RESULTS={home}", *targets, env=env)
-        assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
-        states[jobs] = {s: load_checkpoint(home / "runs" / "smoke" / f"unet-seed{s}" / "checkpoint.pt") for s in (0, 1)}
-        if jobs == "2":
+        env = {**_clean_env(), "COLORLIB_HOME": str(home), "OMP_NUM_THREADS": "1"}
+        if jobs == "1":
+            for args in (["prepare"], ["train", "--seed", "0"], ["train", "--seed", "1"]):
+                cli = [sys.executable, "-m", "colorlib", *args, "--profile", "smoke"]
+                done = subprocess.run(cli, capture_output=True, text=True, env=env, cwd=ROOT, timeout=600)
+                assert done.returncode == 0, (done.stdout + done.stderr)[-3000:]
+        else:
+            targets = [str(home / "smoke" / "notebooks" / f"02_train_unet-seed{s}.ipynb") for s in (0, 1)]
+            out = _make("-j2", f"RESULTS={home}", *targets, env=env)
+            assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]
             (a0, a1), (b0, b1) = (
                 _window(home / "smoke" / "notebooks" / f"02_train_unet-seed{s}.ipynb") for s in (0, 1)
             )
             assert a0 < b1 and b0 < a1, "the two trainings did not run at the same time"
+        states[jobs] = {s: load_checkpoint(home / "runs" / "smoke" / f"unet-seed{s}" / "checkpoint.pt") for s in (0, 1)}
     for seed in (0, 1):
         one, two = states["1"][seed], states["2"][seed]
         for key in ("G", "D"):
