@@ -42,11 +42,11 @@ OVERRIDES := $(strip $(if $(EPOCHS),epochs=$(EPOCHS)) $(SET))
 # COLORLIB_STATIC=1: no frontend draws widgets here, so notebook 2's explorer saves a static figure.)
 PAPERMILL  = env COLORLIB_STATIC=1 $(PY) -m papermill $< $@ -k python3 --log-output --no-progress-bar -p overrides "$(OVERRIDES)" \
              2> >(grep --line-buffered -v "Kernel is running over TCP without encryption" >&2)
-# A training claims one free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it
-# runs as it is. make's job server (-j K) decides how many run at once.
+# A training, and each of notebooks 04–06 (evaluation, figures, colorize use cuda:0), claims one
+# free GPU (CUDA_VISIBLE_DEVICES) for as long as it runs; without GPUs it runs as it is. make's job server (-j K) decides how many run at once.
 ON_A_GPU  := $(PY) -m tools.parallel gpu --
 
-.PHONY: adopt-notebooks help setup gpu-wheels lock tensorboard test lint unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
+.PHONY: adopt-notebooks screenshots help setup gpu-wheels lock tensorboard test lint unit-test nbval demo reproduce rehearse rehearse-slurm slurm-check gpu-check slurm lab clean-demo
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
@@ -124,16 +124,19 @@ $$(R$(1))/02_train_unet-small-seed%.ipynb: notebooks/02_train_unet.ipynb $$(R$(1
 $$(R$(1))/03_train_resnet-random-seed%.ipynb: notebooks/03_train_resnet.ipynb $$(R$(1))/01_data_prep.ipynb
 	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $$* -p generator resnet-random
 $$(R$(1))/04_evaluate.ipynb: notebooks/04_evaluate.ipynb $$(TRAINED$(1))
-	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED) -r seeds "$(SEEDS)"
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED) -r seeds "$(SEEDS)"
 $$(R$(1))/05_figures.ipynb: notebooks/05_figures.ipynb $$(R$(1))/04_evaluate.ipynb
-	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
 $$(R$(1))/06_colorize_your_photo.ipynb: notebooks/06_colorize_your_photo.ipynb $$(R$(1))/02_train_unet-seed$(FIRST_SEED).ipynb
-	$$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
+	$$(ON_A_GPU) $$(PAPERMILL) -p profile $(1) -p seed $(FIRST_SEED)
 STUDY$(1) := $$(R$(1))/05_figures.ipynb $$(R$(1))/06_colorize_your_photo.ipynb
 endef
 $(eval $(call study,demo))
 $(eval $(call study,paper))
 $(eval $(call study,smoke))
+
+screenshots: setup  ## the committed notebooks as a student sees them: JupyterLab in headless Chromium, 1366×768, screen by screen → build/screenshots/
+	$(PY) -m tools.screenshots
 
 adopt-notebooks: setup  ## after make demo: the committed notebooks take its outputs (tools/adopt_notebooks.py)
 	$(PY) -m tools.adopt_notebooks --results $(RESULTS)/demo/notebooks

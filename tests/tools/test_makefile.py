@@ -65,7 +65,8 @@ def test_seed_study_is_six_trainings_one_evaluation_one_figures_step():
     assert names.count("04_evaluate.ipynb") == 1 and names.count("05_figures.ipynb") == 1
     evaluate = next(line for line in lines if "04_evaluate" in line)
     assert '-r seeds "0 1 2"' in evaluate
-    assert all("tools.parallel gpu --" in line for line in lines if "train_" in line)  # one GPU each
+    # one GPU each: every training, and the notebooks after them that use cuda:0 (04–06)
+    assert all("tools.parallel gpu --" in line for line in lines if not _notebook(line).startswith("01_"))
 
 
 def test_reproduce_refuses_without_a_gpu_in_one_line():
