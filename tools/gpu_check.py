@@ -591,6 +591,51 @@ def phase_ddp(ctx: Context) -> str:
     )
 
 
+_CLAIMANT = (
+    "import os, sys, time; t0 = time.time(); time.sleep(float(sys.argv[1])); "
+    "print(os.environ.get('CUDA_VISIBLE_DEVICES', '-'), t0, time.time())"
+)
+
+
+def phase_claims(ctx: Context) -> str:
+    """Two trainings' GPU claims at once (``tools.parallel gpu``, as ``make -j 2`` starts them),
+    each holding its GPU for 2 s: on one GPU the second waits for the first, on several they run
+    side by side on different GPUs; without GPUs both run unclaimed."""
+    import tempfile
+
+    from tools.parallel import visible_gpus
+
+    gpus = visible_gpus()
+    with tempfile.TemporaryDirectory() as locks:
+        env = {**os.environ, "COLORLIB_GPU_LOCKS": locks}
+        cmd = [sys.executable, "-m", "tools.parallel", "gpu", "--", sys.executable, "-c", _CLAIMANT, "2"]
+        procs = [
+            subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in "ab"
+        ]
+        try:
+            outs = [p.communicate(timeout=max(1.0, min(60.0, ctx.left())))[0] for p in procs]
+        except subprocess.TimeoutExpired:
+            for p in procs:
+                p.kill()
+            raise PhaseFailed("two GPU claims did not both finish within 60 s (a claim waits forever?)") from None
+    rows = []
+    for p, out in zip(procs, outs):
+        last = out.strip().splitlines()[-1].split() if out.strip() else []
+        if p.returncode != 0 or len(last) != 3:
+            raise PhaseFailed(f"a claimed command failed (exit {p.returncode}):\n{_tail(out)}")
+        rows.append((last[0], float(last[1]), float(last[2])))
+    (ga, a0, a1), (gb, b0, b1) = rows
+    overlap = a0 < b1 and b0 < a1
+    text = f"{len(gpus)} GPU(s) visible; the two commands got {ga} and {gb}, " + (
+        "and ran at the same time" if overlap else "one after the other"
+    )
+    if len(gpus) == 1 and (overlap or ga != gb):
+        raise PhaseFailed(text + ": with one GPU the second claim must wait for the first")
+    if len(gpus) > 1 and (ga == gb or not overlap):
+        raise PhaseFailed(text + ": with several GPUs each claim must get its own, at once")
+    return text + "."
+
+
 def phase_rehearsal(ctx: Context) -> str:
     if ctx.small:
         return "The rehearsal: CUDA only here (on a CPU: make rehearse, minutes)."
@@ -613,6 +658,7 @@ def phases(device: str) -> list[Phase]:
         Phase("bench-compiled", "Training step, compiled and CUDA graphs (+ Dynamo counts)", phase_bench_compiled),
         Phase("evaluate-colorize", "evaluate and colorize", phase_evaluate_colorize),
         Phase("ddp", "DDP code path at world size 1", phase_ddp),
+        Phase("claims", "Two GPU claims at once (tools.parallel gpu)", phase_claims),
         Phase("rehearsal", "Rehearsal of make reproduce", phase_rehearsal, optional=True),
     ]
 

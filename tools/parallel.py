@@ -80,7 +80,26 @@ def busy_uuids() -> set[str]:
     another user's job, which our own locks cannot see. (A process on a MIG slice is listed
     under its parent GPU's UUID, so slices are not told apart: see :func:`run_on_a_gpu`.)"""
     out = _nvidia_smi("--query-compute-apps=gpu_uuid,pid", "--format=csv,noheader")
-    return {line.split(",")[0].strip() for line in out.splitlines() if line.strip()}
+    ours = _ancestry()  # a process that launched this one (gpu_check, a notebook) is not another job
+    busy = set()
+    for line in filter(str.strip, out.splitlines()):
+        uuid, _, pid = (part.strip() for part in line.partition(","))
+        if not (pid.isdigit() and int(pid) in ours):
+            busy.add(uuid)
+    return busy
+
+
+def _ancestry() -> set[int]:
+    """This process and its ancestors (Linux /proc; elsewhere this process only)."""
+    pids, pid = set(), os.getpid()
+    while pid > 1 and pid not in pids:
+        pids.add(pid)
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+        except OSError:
+            break
+        pid = int(stat.rpartition(")")[2].split()[1])  # the field after the state: the parent's pid
+    return pids
 
 
 def visible_gpus() -> list[str]:

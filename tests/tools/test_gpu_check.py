@@ -96,16 +96,19 @@ def test_a_failing_phase_gives_a_non_zero_exit_and_the_next_phases_still_run(tmp
 
 
 def test_cpu_gpu_check_runs_real_phases_small(tmp_path, capsys):
-    """Real phases on the CPU: the bench row (kept as JSON) and GanStep's DDP path (gloo, world 1)."""
+    """Real phases on the CPU: the bench row (kept as JSON), GanStep's DDP path (gloo, world 1)
+    and two GPU claims at once (no GPU here: both run unclaimed)."""
     out = tmp_path / "gc"
-    code = main(["--device", "cpu", "--out", str(out), "--phases", "bench-eager,ddp,cuda-tests", "--deadline", "120"])
+    phases = "bench-eager,ddp,claims,cuda-tests"
+    code = main(["--device", "cpu", "--out", str(out), "--phases", phases, "--deadline", "120"])
     text = (out / "report.md").read_text()
     assert code == 0, text
     assert text.startswith("# gpu-check") and "CPU run" in text and "torch " in text
     assert "resnet-b2-bf16" in text and "DDP (gloo, world size 1)" in text
     rows = json.loads((out / "bench.json").read_text())
     assert rows[0]["images_per_s"] > 0 and list((out / "rows").glob("*.json"))
-    assert "bench-eager: passed · cuda-tests: passed · ddp: passed" in text
+    assert "0 GPU(s) visible; the two commands got - and -, and ran at the same time." in text
+    assert "bench-eager: passed · cuda-tests: passed · ddp: passed · claims: passed" in text
 
 
 def test_cpu_gpu_check_fails_when_a_phase_fails(tmp_path):

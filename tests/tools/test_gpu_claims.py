@@ -67,6 +67,16 @@ def test_claims_by_uuid_skipping_a_gpu_other_processes_use(tmp_path):
     assert all(r[1] == "PCI_BUS_ID" for r in rows)
 
 
+def test_a_gpu_used_by_the_process_that_launched_the_claim_is_not_someone_elses(tmp_path):
+    """make gpu-check holds a CUDA context itself when it claims GPUs for its children: that GPU
+    is ours, not another user's job (this test process stands in for it, as the claim's parent)."""
+    busy = f"GPU-2ccc-free, {os.getpid()}\nGPU-0aaa-busy, 4194999"
+    env = {**_fake_smi(tmp_path, busy=busy), "CUDA_VISIBLE_DEVICES": "GPU-2ccc-free"}
+    log = tmp_path / "log"
+    assert subprocess.run(_wrapped(log, 0), env=env, cwd=ROOT, timeout=30).returncode == 0  # no endless wait
+    assert log.read_text().split()[0] == "GPU-2ccc-free"
+
+
 def test_cuda_visible_devices_index_is_mapped_to_its_uuid(tmp_path):
     env = {**_fake_smi(tmp_path, busy=""), "CUDA_VISIBLE_DEVICES": "2"}
     log = tmp_path / "log"
