@@ -2,7 +2,7 @@
 1366×768 and 100 % zoom, each notebook screen by screen, saved as PNGs.
 
     python -m tools.screenshots                          # every notebook → build/screenshots/
-    python -m tools.screenshots notebooks/02_train_unet.ipynb --out /tmp/shots
+    python -m tools.screenshots notebooks/02_train_unet.ipynb --out build/nb2-screens
 
 Nothing is executed: the committed notebooks are shown with their outputs, the figures they link
 loaded from ``results/``. JupyterLab runs on 127.0.0.1 with a random token and throwaway settings
