@@ -34,6 +34,11 @@ ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # JupyterLab 4's notebook scroll container (the active notebook's)
 PANEL = "document.querySelector('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-WindowedPanel-outer')"
+LAST_CELL_SHOWN = (
+    "(() => { const cells = document.querySelectorAll('.jp-NotebookPanel:not(.lm-mod-hidden) .jp-Cell');"
+    " return [cells.length, cells[cells.length - 1].getBoundingClientRect().bottom"
+    f" <= {PANEL}.getBoundingClientRect().bottom]; }})()"
+)
 
 
 class ScreenshotError(RuntimeError):
@@ -162,6 +167,7 @@ def shoot(notebooks: list[Path], out: Path, browser: str, width: int = 1366, hei
         page.call("Emulation.setDeviceMetricsOverride", width=width, height=height, deviceScaleFactor=1, mobile=False)
         for nb in notebooks:
             rel = nb.resolve().relative_to(ROOT).as_posix()
+            n_cells = len(json.loads(nb.read_text(encoding="utf-8"))["cells"])
             page.call("Page.navigate", url=f"http://127.0.0.1:{port}/lab/tree/{rel}?token={token}&reset")
             _wait(lambda: page.js(f"!!{PANEL} && document.querySelectorAll('.jp-Cell').length > 0"), 90, f"{rel}")
             page.settle()
@@ -177,8 +183,9 @@ def shoot(notebooks: list[Path], out: Path, browser: str, width: int = 1366, hei
                 n += 1
                 (folder / f"{n:02d}.png").write_bytes(base64.b64decode(shot["data"]))
                 scroll_top, view, total = page.js(f"[{PANEL}.scrollTop, {PANEL}.clientHeight, {PANEL}.scrollHeight]")
-                if scroll_top + view >= total - 2 or n >= 200:
-                    break
+                drawn, last_shown = page.js(LAST_CELL_SHOWN)
+                if scroll_top + view >= total - 2 or (drawn == n_cells and last_shown) or n >= 200:
+                    break  # the end, or the last cell is on screen (below it only the notebook's padding)
                 top = scroll_top + view - 40  # a little overlap between screens
             made[nb.name] = n
     finally:
