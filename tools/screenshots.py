@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import re
@@ -122,6 +123,17 @@ def _json(url: str):
         return None
 
 
+def _stop_kernels(port: int, token: str) -> None:
+    """Shut down the kernels JupyterLab started for the opened notebooks (they would outlive it)."""
+    base = f"http://127.0.0.1:{port}/api/kernels"
+    for kernel in _json(f"{base}?token={token}") or []:
+        request = urllib.request.Request(
+            f"{base}/{kernel['id']}", method="DELETE", headers={"Authorization": f"token {token}"}
+        )
+        with contextlib.suppress(OSError):
+            urllib.request.urlopen(request, timeout=30).close()
+
+
 class _Page:
     """One browser tab driven over the DevTools protocol."""
 
@@ -191,7 +203,9 @@ def shoot(notebooks: list[Path], out: Path, browser: str, width: int = 1366, hei
     finally:
         if page is not None:
             page.close()
-        for p in (proc, lab):
+        for p in (proc, lab):  # the browser first: an open notebook would start its kernel again
+            if p is lab and lab.poll() is None:
+                _stop_kernels(port, token)  # opening a notebook started one; it would outlive the server
             if p is not None and p.poll() is None:
                 p.terminate()
                 try:
