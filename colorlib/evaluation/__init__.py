@@ -10,5 +10,6 @@
   :mod:`.figure_inputs`, drawn by :mod:`.plots`)
 - :mod:`.tables`         Figs. 10–15: parameter tables of the three networks
 - :mod:`.anatomy`        the PatchGAN's receptive field and map size, computed from its layers
-- :mod:`.experiments`   two-minute training experiments on a few bundled crops (notebook 2)
+- :mod:`.experiments`   seconds-long training experiments on a few bundled crops (notebook 2)
+- :mod:`.explore`       notebook 2's explorer: a held-out image × an epoch, with D's patch map
 """
