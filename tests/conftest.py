@@ -4,6 +4,7 @@
 - ``http_server``          factory: serve a folder over HTTP on 127.0.0.1 (a real server, a thread).
 - ``closed_port``          a 127.0.0.1 port nobody listens on (connections are refused at once).
 - ``fit(cfg)``               train on cfg's prepared data (``train(cfg, training_data(cfg))``).
+- ``save_generator_checkpoint`` a checkpoint holding only a generator (as evaluate/colorize read).
 - ``resnet18_weights``     a random torchvision ``resnet18().state_dict()`` saved under the name
                            torch.hub expects (``resnet18-<first 8 hex of sha256>.pth``).
 """
@@ -183,25 +184,24 @@ def resnet18_weights(tmp_path_factory) -> WeightsFile:
     return WeightsFile(path, state)
 
 
+def save_generator_checkpoint(path: Path, model, generator: str, config, epoch: int = 1, **extra) -> Path:
+    """A colorlib checkpoint that holds only a generator (what evaluate, colorize and export
+    read): ``model``'s weights, ``config`` (a Config), ``epoch`` = ``iteration``, plus ``extra``."""
+    from colorlib.checkpoint import FORMAT, atomic_save
+
+    record = {"format": FORMAT, "generator": generator, "G": model.state_dict(), "config": config.to_dict()}
+    atomic_save({**record, "epoch": epoch, "iteration": epoch, **extra}, path)
+    return path
+
+
 @pytest.fixture(scope="session")
 def unet_checkpoint(tmp_path_factory):
     """An untrained U-Net saved as a colorlib checkpoint (seed 0): (path, the model in eval mode)."""
-    from colorlib.checkpoint import FORMAT, atomic_save
     from colorlib.config import Config
     from colorlib.models import build_generator
 
     torch.manual_seed(0)
     model = build_generator("unet")
     path = tmp_path_factory.mktemp("unet") / "checkpoint.pt"
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": "unet",
-            "G": model.state_dict(),
-            "config": Config.from_profile("smoke").to_dict(),
-            "epoch": 0,
-            "iteration": 0,
-        },
-        path,
-    )
+    save_generator_checkpoint(path, model, "unet", Config.from_profile("smoke"), epoch=0)
     return path, model.eval()

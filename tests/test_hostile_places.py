@@ -13,9 +13,9 @@ import zipfile
 import numpy as np
 import pytest
 import torch
+from conftest import save_generator_checkpoint
 from PIL import Image
 
-from colorlib.checkpoint import FORMAT, atomic_save
 from colorlib.cli import main as cli
 from colorlib.config import Config
 from colorlib.models import build_generator
@@ -55,18 +55,7 @@ def unet_ckpt(tmp_path_factory):
     root = tmp_path_factory.mktemp("run")
     torch.manual_seed(0)
     cfg = Config.from_profile("smoke", results_root=str(root / "results"), generator="unet")
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": "unet",
-            "G": build_generator("unet").state_dict(),
-            "config": cfg.to_dict(),
-            "epoch": 1,
-            "iteration": 1,
-            "history": [],
-        },
-        root / "checkpoint.pt",
-    )
+    save_generator_checkpoint(root / "checkpoint.pt", build_generator("unet"), "unet", cfg, history=[])
     return cfg, root / "checkpoint.pt"
 
 

@@ -55,13 +55,15 @@ def _figure(width: float, height: float):
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def smallest_text_px(fig, dpi: int = DPI, shown_width: int = NOTEBOOK_WIDTH_PX) -> float:
+def smallest_text_px(fig, dpi: int = DPI, shown_width: int = NOTEBOOK_WIDTH_PX, drawn: bool = False) -> float:
     """The height in screen pixels of the smallest text drawn in ``fig`` (titles, labels, tick
     labels, legends: font size × dpi / 72) when its PNG at ``dpi`` is shown in a notebook
-    ``shown_width`` pixels wide at 100 % zoom (a wider image is scaled down to fit); inf if none."""
+    ``shown_width`` pixels wide at 100 % zoom (a wider image is scaled down to fit); inf if none.
+    ``drawn``: the figure was just rendered (its tick labels and legends laid out) — not again."""
     from matplotlib.text import Text
 
-    fig.canvas.draw()  # lays out tick labels and legends
+    if not drawn:
+        fig.canvas.draw()
     scale = min(1.0, shown_width / (fig.get_size_inches()[0] * dpi))
     sizes = [t.get_fontsize() for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip()]
     return min(sizes, default=float("inf")) * dpi / 72 * scale
@@ -78,7 +80,7 @@ def png_bytes(fig, dpi: int = DPI) -> bytes:
     rgba = io.BytesIO()
     fig.savefig(rgba, format="png", dpi=dpi, facecolor="white")
     info = PngImagePlugin.PngInfo()
-    info.add_text(TEXT_PX_KEY, f"{smallest_text_px(fig, dpi):.1f}")
+    info.add_text(TEXT_PX_KEY, f"{smallest_text_px(fig, dpi, drawn=True):.1f}")
     buf = io.BytesIO()
     with Image.open(rgba) as img:
         img.convert("RGB").save(buf, format="PNG", dpi=(dpi, dpi), pnginfo=info)

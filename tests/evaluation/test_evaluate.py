@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
-from conftest import fit
+from conftest import fit, save_generator_checkpoint
 from skimage import color
 
-from colorlib.checkpoint import FORMAT, atomic_save, load_generator
+from colorlib.checkpoint import load_generator
 from colorlib.cli import main as cli
 from colorlib.config import GENERATORS, Config, run_name
 from colorlib.evaluation import evaluate as ev
@@ -33,18 +33,8 @@ def _save_run(cfg: Config, generator: str, seed: int) -> None:
     torch.manual_seed(seed)
     run = cfg.replace(generator=generator, seed=seed)
     model = build_generator(generator, pretrained=False)
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": generator,
-            "G": model.state_dict(),
-            "config": run.to_dict(),
-            "epoch": 1,
-            "iteration": 1,
-            "encoder_init": "random (pretrained=none)" if generator == "resnet" else "n/a",
-        },
-        run.run_dir / "checkpoint.pt",
-    )
+    encoder_init = "random (pretrained=none)" if generator == "resnet" else "n/a"
+    save_generator_checkpoint(run.run_dir / "checkpoint.pt", model, generator, run, encoder_init=encoder_init)
 
 
 @pytest.fixture(scope="module")

@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from conftest import save_generator_checkpoint
 
-from colorlib.checkpoint import FORMAT, atomic_save
 from colorlib.config import Config
 from colorlib.evaluation.report import write_results
 from colorlib.models import build_generator
@@ -109,18 +109,7 @@ def test_two_evaluations_of_one_profile_do_not_run_at_once(tmp_path):
     )
     prepare(cfg, progress=False)
     torch.manual_seed(0)
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": "unet",
-            "G": build_generator("unet").state_dict(),
-            "config": cfg.to_dict(),
-            "epoch": 1,
-            "iteration": 1,
-            "history": [],
-        },
-        cfg.run_dir / "checkpoint.pt",
-    )
+    save_generator_checkpoint(cfg.run_dir / "checkpoint.pt", build_generator("unet"), "unet", cfg, history=[])
     holder = subprocess.Popen(
         [
             sys.executable,

@@ -15,11 +15,12 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from conftest import save_generator_checkpoint
 from PIL import Image
 from skimage import data as skdata
 
 from colorlib import lab
-from colorlib.checkpoint import FORMAT, CheckpointError, atomic_save
+from colorlib.checkpoint import CheckpointError
 from colorlib.cli import main as cli
 from colorlib.config import Config
 from colorlib.data.images import open_rgb
@@ -57,17 +58,7 @@ def unet() -> Colorizer:
 def resnet_ckpt(tmp_path_factory) -> tuple[str, torch.nn.Module]:
     model = _tinted("resnet")
     path = tmp_path_factory.mktemp("ckpt") / "checkpoint.pt"
-    atomic_save(
-        {
-            "format": FORMAT,
-            "generator": "resnet",
-            "G": model.state_dict(),
-            "config": Config.from_profile("smoke").to_dict(),
-            "epoch": 0,
-            "iteration": 0,
-        },
-        path,
-    )
+    save_generator_checkpoint(path, model, "resnet", Config.from_profile("smoke"), epoch=0)
     return str(path), model
 
 
