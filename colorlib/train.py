@@ -130,8 +130,8 @@ def train(
                 f"fake {row['d_fake']:.4f})  G bce {row['g_bce']:.4f}  L1 {row['g_l1']:.4f}  "
                 f"| {row['seconds']:.1f} s, {row['images_per_s']:.1f} img/s"
             )
-            if run.epoch % cfg.checkpoint_every == 0 or run.epoch == total:
-                save_training(ckpt, step, run, cfg, rt)
+            # The epoch's files first, then the checkpoint that commits it: a run killed between
+            # the two redoes the epoch on resume (its rows replaced), never skips its files.
             per_step = step.take_iterations()  # on every process, so none keeps them
             if rt.main:
                 write_history(cfg.run_dir / "history.csv", run.history)
@@ -139,6 +139,8 @@ def train(
                     cfg.run_dir / "iterations.csv", ("iteration", *LOSS_COLUMNS), run.iteration - steps + 1, per_step
                 )
                 watch.after_epoch(step.G, row, run.iteration)
+            if run.epoch % cfg.checkpoint_every == 0 or run.epoch == total:
+                save_training(ckpt, step, run, cfg, rt)
 
         if watch is not None:
             watch.close()

@@ -173,6 +173,43 @@ def test_sigkill_then_resume_is_bit_identical(roots):
     assert not list(cfg.run_dir.glob(".*.tmp")) and not list(cfg.run_dir.glob("*.tmp"))  # nothing half-written
 
 
+class Killed(BaseException):
+    """Stands for SIGKILL at one chosen moment: nothing after it runs."""
+
+
+def test_killed_just_after_a_checkpoint_resumes_with_every_file(roots, monkeypatch):
+    """The worst moment for a kill is just after a checkpoint is written: the resume starts after
+    that epoch, so whatever of the epoch was not on disk yet would never be. The epoch's files
+    (iterations.csv rows, its sample grid, history.csv) are written before its checkpoint, so a
+    run killed there and resumed has exactly an uninterrupted run's files. (The SIGKILL test
+    above hits this moment only by chance.)"""
+    import colorlib.train as train_module
+
+    ref_cfg = tiny_cfg(roots, "ref_files", epochs=3, sample_every=2)
+    fit(ref_cfg, progress=False)
+    cfg = tiny_cfg(roots, "killed_files", epochs=3, sample_every=2)
+    real_save = train_module.save_training
+
+    def save_then_die(path, step, run, *args):
+        real_save(path, step, run, *args)
+        if run.epoch == 2:  # the epoch with a sample grid
+            raise Killed
+
+    monkeypatch.setattr(train_module, "save_training", save_then_die)
+    with pytest.raises(Killed):
+        fit(cfg, progress=False)
+    monkeypatch.undo()
+    assert load_checkpoint(cfg.run_dir / "checkpoint.pt")["epoch"] == 2
+    fit(cfg, resume=True, progress=False)
+    for name in ("iterations.csv", "history.csv"):
+        ours, theirs = pd.read_csv(cfg.run_dir / name), pd.read_csv(ref_cfg.run_dir / name)
+        assert ours["epoch" if name == "history.csv" else "iteration"].is_unique
+        cols = ["iteration", *LOSS_COLUMNS] if name == "iterations.csv" else ["epoch", *LOSS_COLUMNS]
+        pd.testing.assert_frame_equal(ours[cols], theirs[cols], check_exact=True)
+    grids = lambda c: sorted(p.name for p in (c.run_dir / "samples").glob("*.png"))  # noqa: E731
+    assert grids(cfg) == grids(ref_cfg) == ["epoch_0002.png", "epoch_0003.png"]
+
+
 def test_non_finite_loss_stops_and_keeps_last_checkpoint(roots, capsys):
     cfg = tiny_cfg(roots, "nan", epochs=1)
     fit(cfg, progress=False)

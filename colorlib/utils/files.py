@@ -392,7 +392,8 @@ def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, ro
     """Add ``rows`` (numbered ``first``, ``first`` + 1, … in the first column) to the CSV file
     ``path`` (written atomically, with ``header``). Rows already there numbered ``first`` or
     more — a resumed run repeating what it did after its last checkpoint — are replaced, so each
-    number appears once; only then is the file rewritten, otherwise it is appended to."""
+    number appears once, and a last line cut short by a kill is dropped; only then is the file
+    rewritten, otherwise it is appended to."""
     path = Path(path)
     new = "".join(",".join([str(first + i), *(repr(float(v)) for v in row)]) + "\n" for i, row in enumerate(rows))
     head = ",".join(header) + "\n"
@@ -401,7 +402,9 @@ def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, ro
         with open(path, "a") as f:
             f.write(new)
         return path
-    return atomic_write(path, head + "".join(line for line in old if int(line.split(",", 1)[0]) < first) + new)
+    # a line without its newline is one a killed process left half-written: dropped
+    kept = (line for line in old if line.endswith("\n") and int(line.split(",", 1)[0]) < first)
+    return atomic_write(path, head + "".join(kept) + new)
 
 
 def printable(text: str) -> str:

@@ -69,3 +69,14 @@ def test_append_rows_appends_and_replaces_what_a_resume_repeats(tmp_path):
     assert path.read_text() == "iteration,a\n1,0.5\n2,0.25\n3,0.125\n"
     append_rows(path, ("iteration", "a"), 2, [[1.0], [2.0]])  # resumed from iteration 1: 2 and 3 again
     assert path.read_text() == "iteration,a\n1,0.5\n2,1.0\n3,2.0\n"
+    # a kill in the middle of an append leaves a line without its newline ("4,0.0" of "4,0.0625"):
+    # the resume that redoes iteration 4 drops it (kept, it would read as iteration 4 twice or,
+    # cut at "1", as a second iteration 1)
+    with open(path, "a") as f:
+        f.write("4,0.0")
+    append_rows(path, ("iteration", "a"), 4, [[0.0625]])
+    assert path.read_text() == "iteration,a\n1,0.5\n2,1.0\n3,2.0\n4,0.0625\n"
+    with open(path, "a") as f:
+        f.write("1")
+    append_rows(path, ("iteration", "a"), 5, [[0.5]])
+    assert path.read_text() == "iteration,a\n1,0.5\n2,1.0\n3,2.0\n4,0.0625\n5,0.5\n"
