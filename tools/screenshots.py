@@ -31,6 +31,9 @@ import time
 import urllib.request
 from pathlib import Path
 
+from colorlib.utils.errors import ColorlibError
+from colorlib.utils.files import shown
+
 ROOT = Path(__file__).resolve().parents[1]
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
 # JupyterLab 4's notebook scroll container (the active notebook's)
@@ -42,7 +45,7 @@ LAST_CELL_SHOWN = (
 )
 
 
-class ScreenshotError(RuntimeError):
+class ScreenshotError(ColorlibError, RuntimeError):
     """Something this tool needs is missing or did not start (one line)."""
 
 
@@ -241,7 +244,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"screenshots: {err}", file=sys.stderr)
         return 1
     for name, n in made.items():
-        print(f"{name}: {n} screens in {args.out / Path(name).stem}")
+        print(f"{name}: {n} screens in {shown(args.out / Path(name).stem)}")
     return 0
 
 

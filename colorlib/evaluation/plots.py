@@ -268,15 +268,21 @@ def fig_patch_map(panels: list[tuple[str, np.ndarray, np.ndarray]], alpha: float
     axes = fig.subplots(1, len(panels), squeeze=False)[0]
     im = None
     for ax, (title, image, logits) in zip(axes, panels):
-        prob = 1 / (1 + np.exp(-np.asarray(logits, dtype=float)))
-        h, w = image.shape[:2]
-        ax.imshow(image)
-        im = ax.imshow(prob, cmap="RdYlGn", vmin=0, vmax=1, alpha=alpha, extent=(0, w, h, 0), interpolation="nearest")
-        ax.set_title(f"{title}\nmean P(real) = {prob.mean():.2f}", fontsize=11)
+        im, mean = _patch_overlay(ax, image, logits, alpha)
+        ax.set_title(f"{title}\nmean P(real) = {mean:.2f}", fontsize=11)
         _no_ticks(ax)
-    bar = fig.colorbar(im, ax=list(axes), shrink=0.8)
-    bar.set_label("D: P(real) per patch", fontsize=10)
+    fig.colorbar(im, ax=list(axes), shrink=0.8).set_label("D: P(real) per patch", fontsize=10)
     return fig
+
+
+def _patch_overlay(ax, image: np.ndarray, logits: np.ndarray, alpha: float = 0.55):
+    """``image`` with D's P(real) = sigmoid(``logits``) over it, each unit stretched over the
+    region of the image its row/column covers; returns (the heatmap, for a colorbar; mean P(real))."""
+    prob = 1 / (1 + np.exp(-np.asarray(logits, dtype=float)))
+    h, w = image.shape[:2]
+    ax.imshow(image)
+    im = ax.imshow(prob, cmap="RdYlGn", vmin=0, vmax=1, alpha=alpha, extent=(0, w, h, 0), interpolation="nearest")
+    return im, prob.mean()
 
 
 def fig_explore(truth: np.ndarray, rows: list[tuple[int, np.ndarray, np.ndarray]], title: str = ""):
@@ -291,19 +297,15 @@ def fig_explore(truth: np.ndarray, rows: list[tuple[int, np.ndarray, np.ndarray]
     gray = _gray(truth[None])[0]
     im = None
     for (epoch, colours, logits), ax in zip(rows, axes):
-        prob = 1 / (1 + np.exp(-np.asarray(logits, dtype=float)))
-        h, w = colours.shape[:2]
         ax[0].imshow(gray)
         ax[1].imshow(colours)
-        ax[2].imshow(colours)
-        im = ax[2].imshow(prob, cmap="RdYlGn", vmin=0, vmax=1, alpha=0.55, extent=(0, w, h, 0), interpolation="nearest")
+        im, mean = _patch_overlay(ax[2], colours, logits)
         ax[3].imshow(truth)
-        titles = ("input (L*)", f"G after epoch {epoch}", f"D: mean P(real) = {prob.mean():.2f}", "truth")
+        titles = ("input (L*)", f"G after epoch {epoch}", f"D: mean P(real) = {mean:.2f}", "truth")
         for a, text in zip(ax, titles):
             a.set_title(text, fontsize=11)
             _no_ticks(a)
-    bar = fig.colorbar(im, ax=list(axes[:, 2]), shrink=0.8)
-    bar.set_label("D: P(real) per patch", fontsize=10)
+    fig.colorbar(im, ax=list(axes[:, 2]), shrink=0.8).set_label("D: P(real) per patch", fontsize=10)
     if title:
         fig.suptitle(title, fontsize=12)
     return fig

@@ -387,26 +387,36 @@ def check_roots(cfg, *kinds: str) -> None:
         check_writable_dir(getattr(cfg, f"{kind}_dir"), root_setting(kind, getattr(cfg, f"{kind}_root")))
 
 
-# ----------------------------------------------------------------------------- showing paths
 def append_rows(path: str | os.PathLike, header: tuple[str, ...], first: int, rows: list[list]) -> Path:
     """Add ``rows`` (numbered ``first``, ``first`` + 1, … in the first column) to the CSV file
     ``path`` (written atomically, with ``header``). Rows already there numbered ``first`` or
     more — a resumed run repeating what it did after its last checkpoint — are replaced, so each
     number appears once, and a last line cut short by a kill is dropped; only then is the file
-    rewritten, otherwise it is appended to."""
+    read whole and rewritten, otherwise only its last line is read and the rows are appended."""
     path = Path(path)
     new = "".join(",".join([str(first + i), *(repr(float(v)) for v in row)]) + "\n" for i, row in enumerate(rows))
     head = ",".join(header) + "\n"
-    old = path.read_text().splitlines(keepends=True)[1:] if path.is_file() else []
-    if old and old[-1].endswith("\n") and int(old[-1].split(",", 1)[0]) < first:
+    last = _last_line(path) if path.is_file() else ""
+    if last.endswith("\n") and last != head and int(last.split(",", 1)[0]) < first:
         with open(path, "a") as f:
             f.write(new)
         return path
+    old = path.read_text().splitlines(keepends=True)[1:] if path.is_file() else []
     # a line without its newline is one a killed process left half-written: dropped
     kept = (line for line in old if line.endswith("\n") and int(line.split(",", 1)[0]) < first)
     return atomic_write(path, head + "".join(kept) + new)
 
 
+def _last_line(path: Path, chunk: int = 4096) -> str:
+    """The file's last line, read from its end (a run's iterations.csv grows to 150,000 rows)."""
+    with open(path, "rb") as f:
+        size = f.seek(0, os.SEEK_END)
+        f.seek(max(0, size - chunk))
+        lines = f.read().decode("utf-8", "replace").splitlines(keepends=True)
+    return lines[-1] if lines else ""
+
+
+# ----------------------------------------------------------------------------- showing paths
 def printable(text: str) -> str:
     """``text`` with the undecodable bytes of a non-UTF-8 file name (surrogate escapes) written as
     ``\\xff``: valid UTF-8 for files people and other programs read (a manifest), one for one."""

@@ -80,3 +80,7 @@ def test_append_rows_appends_and_replaces_what_a_resume_repeats(tmp_path):
         f.write("1")
     append_rows(path, ("iteration", "a"), 5, [[0.5]])
     assert path.read_text() == "iteration,a\n1,0.5\n2,1.0\n3,2.0\n4,0.0625\n5,0.5\n"
+    # a file with its header only (a run killed before its first rows) is written whole again
+    path.write_text("iteration,a\n")
+    append_rows(path, ("iteration", "a"), 1, [[0.5]])
+    assert path.read_text() == "iteration,a\n1,0.5\n"
