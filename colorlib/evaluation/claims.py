@@ -45,6 +45,8 @@ import numpy as np
 import pandas as pd
 
 from colorlib.config import display_name
+from colorlib.utils.errors import ColorlibError, first_sentence
+from colorlib.utils.files import shown
 
 __all__ = [
     "SUPPORTED",
@@ -67,6 +69,7 @@ __all__ = [
     "plateau_epoch",
     "reproduction",
     "PAPER_RECORD",
+    "RecordError",
     "band_from_repeats",
     "write_record",
     "check",
@@ -517,12 +520,37 @@ def _band(band: float | dict[str, float], model: str) -> float:
     return float(band)
 
 
+class RecordError(ColorlibError, ValueError):
+    """A record.json that cannot be read as a record (names the file and what to do)."""
+
+
 def _record_for(results_dir: Path, profile: str) -> dict | None:
     """The record a profile's results reproduce: record.json beside them, else the paper's."""
     path = Path(results_dir) / "record.json"
-    if path.is_file():
-        return json.loads(path.read_text())
-    return PAPER_RECORD if profile == "paper" else None
+    if not path.is_file():
+        return PAPER_RECORD if profile == "paper" else None
+    fix = f"restore it (git checkout -- {shown(path)}) or re-make it with colorlib.evaluation.claims.write_record"
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise RecordError(f"{shown(path)}: not readable as JSON ({first_sentence(err)}); {fix}") from None
+    problem = _record_problem(record)
+    if problem:
+        raise RecordError(f"{shown(path)}: {problem}; {fix}")
+    return record
+
+
+def _record_problem(record) -> str | None:
+    """What makes ``record`` unusable by :func:`reproduction`, or None."""
+    number = lambda v: isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) and v >= 0  # noqa: E731
+    if not isinstance(record, dict) or not isinstance(record.get("l1"), dict) or not record["l1"]:
+        return 'no "l1" of at least one generator'
+    if not all(number(v) for v in record["l1"].values()):
+        return '"l1" holds a value that is not a non-negative number'
+    band = record.get("band")
+    if not (number(band) or (isinstance(band, dict) and band and all(number(v) for v in band.values()))):
+        return '"band" is neither a non-negative number nor one per generator'
+    return None
 
 
 # ---- claims.md --------------------------------------------------------------------------------

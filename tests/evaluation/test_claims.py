@@ -224,6 +224,23 @@ def test_record_band_from_repeats_and_check(tmp_path):
     assert claims.check(tmp_path / "nowhere", "demo")[0] is None
 
 
+@pytest.mark.parametrize(
+    "text, says",
+    [
+        ("not json", "not readable as JSON"),
+        ('{"l1": {"unet": 0.1}, "band": {}}', '"band" is neither'),
+        ('{"l1": {"unet": "x"}, "band": 0.01}', '"l1" holds'),
+        ("[]", 'no "l1"'),
+    ],
+)
+def test_a_damaged_record_is_one_line_naming_the_file(tmp_path, text, says):
+    metrics_rows(0.0978, 0.1097).to_csv(tmp_path / "metrics.csv", index=False)
+    (tmp_path / "record.json").write_text(text)
+    with pytest.raises(claims.RecordError, match=says) as err:
+        claims.check(tmp_path, "demo")
+    assert "record.json" in str(err.value) and "git checkout" in str(err.value) and "\n" not in str(err.value)
+
+
 def test_a_generator_without_a_band_of_its_own_takes_the_widest():
     """A record whose generator had one repeat only has no band of its own for it (a single
     number for all, as the paper's record, is test_reproduction_within_and_outside_the_band)."""
